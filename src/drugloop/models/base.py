@@ -1,0 +1,156 @@
+"""The model interface every predictor in drugloop follows.
+
+scikit-learn-style ``fit``/``predict`` on SMILES, where ``predict`` always returns an
+uncertainty and an applicability-domain verdict with the mean: a number without them is not a
+prediction a chemist can act on.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from drugloop.registry import Registry
+
+
+@dataclass
+class Prediction:
+    """Per-molecule predictions: mean, uncertainty (std), and applicability domain."""
+
+    mean: np.ndarray
+    std: np.ndarray
+    in_domain: np.ndarray  # bool: nearest training neighbour at least `domain_threshold` similar
+    similarity: np.ndarray  # max Tanimoto to the training set
+
+    def __len__(self) -> int:
+        return len(self.mean)
+
+    def to_frame(self, smiles: Sequence[str]) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "smiles": list(smiles),
+                "prediction": self.mean,
+                "uncertainty": self.std,
+                "in_domain": self.in_domain,
+                "nearest_similarity": self.similarity,
+            }
+        )
+
+
+class NotFittedError(RuntimeError):
+    pass
+
+
+@dataclass
+class ModelCard:
+    """What a saved model carries so its predictions can be traced and reproduced."""
+
+    model: str
+    params: dict[str, Any]
+    n_train: int = 0
+    training_data_sha256: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+
+
+class Model(ABC):
+    """Base class: subclasses implement ``_fit`` and ``_predict_mean_std``."""
+
+    name: str = "model"
+
+    def __init__(self, domain_threshold: float = 0.35) -> None:
+        self.domain_threshold = domain_threshold
+        self._train_fps: list | None = None
+        self.card: ModelCard | None = None
+
+    @abstractmethod
+    def _fit(self, smiles: Sequence[str], y: np.ndarray) -> None: ...
+
+    @abstractmethod
+    def _predict_mean_std(self, smiles: Sequence[str]) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def params(self) -> dict[str, Any]:
+        return {"domain_threshold": self.domain_threshold}
+
+    def fit(self, smiles: Sequence[str], y: Sequence[float] | np.ndarray) -> Model:
+        from drugloop.chem.features import bit_vectors
+
+        y = np.asarray(y, dtype=np.float64)
+        if len(smiles) != len(y):
+            raise ValueError(f"{len(smiles)} molecules but {len(y)} target values")
+        if len(smiles) < 2:
+            raise ValueError("need at least 2 training molecules")
+        if not np.all(np.isfinite(y)):
+            raise ValueError("target values must be finite")
+        self._fit(list(smiles), y)
+        self._train_fps = [fp for fp in bit_vectors(smiles) if fp is not None]
+        self.card = ModelCard(
+            model=self.name, params=self.params(), n_train=len(smiles),
+            training_data_sha256=_hash_training_data(smiles, y), versions=library_versions(),
+        )
+        return self
+
+    def predict(self, smiles: Sequence[str]) -> Prediction:
+        from drugloop.chem.features import bit_vectors, max_tanimoto
+
+        if self._train_fps is None:
+            raise NotFittedError(f"{self.name} model is not fitted")
+        smiles = list(smiles)
+        mean, std = self._predict_mean_std(smiles)
+        similarity = max_tanimoto(bit_vectors(smiles), self._train_fps)
+        return Prediction(mean=mean, std=std, in_domain=similarity >= self.domain_threshold,
+                          similarity=similarity)
+
+    def save(self, directory: str | Path) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        joblib.dump(self, directory / "model.joblib", compress=3)
+        card = self.card.__dict__ if self.card else {"model": self.name}
+        (directory / "model_card.json").write_text(json.dumps(card, indent=2, default=str))
+        return directory
+
+    @staticmethod
+    def load(directory: str | Path) -> Model:
+        path = Path(directory) / "model.joblib"
+        if not path.exists():
+            raise FileNotFoundError(f"{directory}: no saved drugloop model (model.joblib) found")
+        model = joblib.load(path)
+        if not isinstance(model, Model):
+            raise TypeError(f"{path} does not hold a drugloop model")
+        return model
+
+
+MODELS: Registry[Model] = Registry("model")
+
+
+def create_model(name: str = "rf", **params: Any) -> Model:
+    """Instantiate a registered model by name (``rf``, ``lgbm``, …)."""
+    return MODELS.create(name, **params)
+
+
+def library_versions() -> dict[str, str]:
+    import lightgbm
+    import rdkit
+    import sklearn
+
+    return {"python": platform.python_version(), "rdkit": rdkit.__version__,
+            "scikit-learn": sklearn.__version__, "lightgbm": lightgbm.__version__,
+            "numpy": np.__version__}
+
+
+def _hash_training_data(smiles: Sequence[str], y: np.ndarray) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for smi, value in zip(smiles, y, strict=True):
+        digest.update(f"{smi}\t{value:.6g}\n".encode())
+    return digest.hexdigest()
