@@ -1,2 +1,24 @@
+"""The ``drugloop`` command line: thin commands over the library API."""
+
+from __future__ import annotations
+
 import typer
-app = typer.Typer()
+
+from drugloop.cli.campaign import campaign_app
+from drugloop.cli.data import register_data_commands
+from drugloop.cli.demo import register_demo_command
+
+app = typer.Typer(
+    name="drugloop",
+    help="AI-driven small-molecule discovery: data, models, design and closed-loop campaigns.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(campaign_app, name="campaign")
+register_data_commands(app)
+register_demo_command(app)
+
+
+@app.callback()
+def _main() -> None:
+    """drugloop — chemists in charge, AI as the tool."""

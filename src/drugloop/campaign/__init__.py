@@ -1,0 +1,1 @@
+"""Campaigns: acquisition, batch selection, simulation and the design–make–test–analyze loop."""

@@ -1,0 +1,1 @@
+"""Assay data: parsing, units and censoring, replicate aggregation, splits, and the project store."""
