@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from rdkit import Chem
 from rdkit.Chem import QED, RDConfig
+from rdkit.Chem import FilterCatalog as _fc
 from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
 
 
@@ -52,7 +54,12 @@ ALERT_CATALOGS = {
 
 
 class StructuralAlerts:
-    """Matches molecules against RDKit's PAINS/Brenk/NIH catalogs."""
+    """Matches molecules against RDKit's PAINS/Brenk/NIH catalogs.
+
+    PAINS alone is ~500 SMARTS (several ms a molecule), so batch matching runs RDKit's
+    multithreaded ``RunFilterCatalog`` and remembers results by SMILES: generators and
+    campaigns score the same molecules again and again.
+    """
 
     def __init__(self, catalogs: tuple[str, ...] = ("PAINS", "BRENK", "NIH")) -> None:
         unknown = set(catalogs) - set(ALERT_CATALOGS)
@@ -63,6 +70,7 @@ class StructuralAlerts:
             params = FilterCatalogParams()
             params.AddCatalog(ALERT_CATALOGS[name])
             self._catalogs[name] = FilterCatalog(params)
+        self._cache: dict[str, list[Alert]] = {}
 
     def match(self, mol: Chem.Mol) -> list[Alert]:
         alerts = []
@@ -73,6 +81,21 @@ class StructuralAlerts:
 
     def has_alert(self, mol: Chem.Mol) -> bool:
         return any(catalog.HasMatch(mol) for catalog in self._catalogs.values())
+
+    def match_smiles(self, smiles: Sequence[str], n_threads: int = 2) -> list[list[Alert] | None]:
+        """Alerts per SMILES (None for unparseable ones), multithreaded and cached."""
+        todo = [s for s in dict.fromkeys(smiles) if s not in self._cache]
+        if todo:
+            valid = [s for s in todo if isinstance(s, str) and Chem.MolFromSmiles(s) is not None]
+            found: dict[str, list[Alert]] = {s: [] for s in valid}
+            for name, catalog in self._catalogs.items():
+                results = _fc.RunFilterCatalog(catalog, valid, numThreads=n_threads)
+                for smi, entries in zip(valid, results, strict=True):
+                    found[smi].extend(Alert(name, e.GetDescription()) for e in entries)
+            if len(self._cache) > 200_000:
+                self._cache.clear()
+            self._cache.update(found)
+        return [self._cache.get(s) for s in smiles]
 
 
 @lru_cache(maxsize=1)

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from drugloop.cli.console import console, progress_bar, user_errors
+from drugloop.cli.data import PROJECT_OPTION
 
 campaign_app = typer.Typer(help="Design–make–test–analyze campaigns.", no_args_is_help=True)
 
@@ -57,3 +58,102 @@ def simulation_table(result) -> Table:
         table.add_row(str(r.round), str(r.n_tested), f"{r.fraction_tested:.1%}", str(r.n_failed),
                       str(r.top_found), f"{r.fraction_top_found:.3f}", best)
     return table
+
+
+def _store(project):
+    from drugloop.cli.data import open_store
+
+    return open_store(project)
+
+
+def _frame_table(frame, title: str) -> Table:
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(str(column), overflow="fold")
+    for row in frame.itertuples(index=False):
+        table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
+    return table
+
+
+@campaign_app.command("init")
+@user_errors
+def init(
+    name: str = typer.Argument(..., help="Campaign name."),
+    project: Path = PROJECT_OPTION,
+    config: Path | None = typer.Option(None, help="Campaign TOML (see docs/campaigns.md)."),
+    assay: str = typer.Option("activity", help="Assay id whose measurements drive the models."),
+    pool: Path | None = typer.Option(None, help="Candidate pool (CSV/SMI)."),
+    batch_size: int = typer.Option(24, help="Compounds per order."),
+    acquisition: str = typer.Option("greedy", help="greedy or ucb."),
+    generator: str | None = typer.Option(None, help="Add generated candidates (e.g. graph_ga)."),
+) -> None:
+    """Create a campaign in the project store."""
+    from drugloop.campaign.campaign import Campaign
+    from drugloop.campaign.config import CampaignConfig, GeneratorSettings
+
+    if config is not None:
+        settings = CampaignConfig.from_toml(config)
+    else:
+        settings = CampaignConfig(
+            assay_id=assay, pool=str(pool.resolve()) if pool else None, batch_size=batch_size,
+            acquisition=acquisition, generator=GeneratorSettings(name=generator) if generator else None)
+    with _store(project) as store:
+        Campaign.create(store, name, settings)
+    console.print(f"campaign [bold]{name}[/] created in {project}")
+
+
+@campaign_app.command("propose")
+@user_errors
+def propose(
+    name: str = typer.Argument(...),
+    project: Path = PROJECT_OPTION,
+    out_dir: Path = typer.Option(Path("orders"), help="Where the order CSV/SDF are written."),
+    batch_size: int | None = typer.Option(None, help="Override the campaign's batch size."),
+) -> None:
+    """Train on all measurements, score candidates, select a batch and write the order."""
+    from drugloop.campaign.campaign import Campaign
+
+    with _store(project) as store:
+        campaign = Campaign(store, name)
+        budget = campaign.config.generator.budget if campaign.config.generator else 0
+        with progress_bar() as bar:
+            task = bar.add_task("designing", total=budget or None)
+            proposal = campaign.propose(
+                out_dir, batch_size, progress=lambda p: bar.update(task, completed=p.n_scored))
+    shown = proposal.orders.drop(columns=[c for c in ("qed", "sa_score", "alerts_ok")
+                                          if c in proposal.orders.columns])
+    console.print(_frame_table(shown.head(20), f"round {proposal.round}: {len(proposal.orders)} "
+                               f"of {proposal.n_candidates} candidates "
+                               f"(model trained on {proposal.n_training})"))
+    console.print(f"order written: {proposal.csv_path} and {proposal.sdf_path}")
+
+
+@campaign_app.command("import")
+@user_errors
+def import_results(
+    name: str = typer.Argument(...),
+    results: Path = typer.Argument(..., help="Results CSV: reg_id, value[, unit, qualifier, status]."),
+    project: Path = PROJECT_OPTION,
+) -> None:
+    """Import a lab's results (idempotent); failed syntheses are recorded as such."""
+    from drugloop.campaign.campaign import Campaign
+
+    with _store(project) as store:
+        outcome = Campaign(store, name).import_results(results)
+    if outcome.report is not None:
+        console.print(str(outcome.report))
+    console.print(f"{outcome.n_measured} measured, {outcome.n_failed} failed syntheses, "
+                  f"{outcome.rejects} rejected" +
+                  (f" (see {outcome.rejects_path})" if outcome.rejects_path else ""))
+
+
+@campaign_app.command("status")
+@user_errors
+def status(name: str = typer.Argument(...), project: Path = PROJECT_OPTION) -> None:
+    """Rounds, their orders by state, and the best measured compound per round."""
+    from drugloop.campaign.campaign import Campaign
+
+    with _store(project) as store:
+        frame = Campaign(store, name).status()
+    frame = frame.drop(columns=["created_at"])
+    console.print(_frame_table(frame, f"campaign {name}"))

@@ -1,0 +1,235 @@
+"""A design–make–test–analyze campaign on top of the project store.
+
+Each round: train on everything measured so far for the campaign's assay, gather candidates
+(from a pool, from a generator, or both), score them with the multi-parameter objective
+(predicted activity via the acquisition function, drug-likeness, synthesizability, alerts),
+pick a batch, write the order (CSV + SDF with registration ids) and record it. Results files
+come back through :meth:`Campaign.import_results`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from drugloop.campaign.config import CampaignConfig
+from drugloop.campaign.lab import parse_results, write_order
+from drugloop.chem.io import read_molecules, rejects_path_for, write_rejects
+from drugloop.data.assays import aggregate_replicates
+from drugloop.data.store import ImportReport, ProjectStore, file_sha256
+from drugloop.models import Model, create_model
+from drugloop.scoring import ScoringFunction, build_scoring_function, default_config
+
+MIN_TRAINING_COMPOUNDS = 5
+
+
+class CampaignError(ValueError):
+    """A campaign request that cannot be carried out (no data, nothing to choose from…)."""
+
+
+@dataclass
+class Proposal:
+    round: int
+    orders: pd.DataFrame  # reg_id, smiles, source, score, predicted_activity, uncertainty, …
+    csv_path: Path
+    sdf_path: Path
+    n_candidates: int
+    n_training: int
+
+
+@dataclass
+class ResultsImport:
+    report: ImportReport | None
+    n_measured: int
+    n_failed: int
+    rejects: int
+    rejects_path: Path | None
+
+
+class Campaign:
+    """A named campaign in a :class:`ProjectStore`; its config is stored with it."""
+
+    def __init__(self, store: ProjectStore, name: str) -> None:
+        self.store = store
+        self.name = name
+        self.config = CampaignConfig.model_validate(store.get_campaign(name).config)
+
+    @classmethod
+    def create(cls, store: ProjectStore, name: str, config: CampaignConfig) -> Campaign:
+        store.create_campaign(name, config.model_dump(mode="json"))
+        return cls(store, name)
+
+    # ----------------------------------------------------------------------- analyze
+
+    def training_set(self) -> tuple[list[str], np.ndarray]:
+        """Aggregated measurements of the campaign assay (censored values used at their bound)."""
+        measured = self.store.measurements_frame(self.config.assay_id)
+        if measured.empty:
+            return [], np.array([])
+        table = aggregate_replicates(measured)
+        table = table[np.isfinite(table["pactivity"])]
+        y = table["pactivity"].to_numpy(dtype=float)
+        return table["smiles"].tolist(), (-y if self.config.direction == "minimize" else y)
+
+    def train_model(self) -> Model:
+        smiles, y = self.training_set()
+        if len(smiles) < MIN_TRAINING_COMPOUNDS:
+            raise CampaignError(
+                f"campaign {self.name!r}: only {len(smiles)} measured compounds for assay "
+                f"{self.config.assay_id!r}; ingest data or import results first")
+        params = {"seed": self.config.seed, **self.config.model_params}
+        return create_model(self.config.model, **params).fit(smiles, y)
+
+    def objective(self, model: Model) -> ScoringFunction:
+        config = default_config(with_activity=True)
+        beta = self.config.ucb_beta if self.config.acquisition == "ucb" else None
+        for component in config.components:
+            if component.type == "activity" and beta is not None:
+                component.params["beta"] = beta
+        return build_scoring_function(config, models={"activity": model})
+
+    # ----------------------------------------------------------------------- design
+
+    def _excluded(self) -> set[str]:
+        ordered = self.store.orders_frame(self.name)
+        measured = self.store.measurements_frame(self.config.assay_id)
+        return set(ordered["smiles"]) | set(measured["smiles"])
+
+    def pool_candidates(self) -> list[str]:
+        if not self.config.pool:
+            return []
+        records = read_molecules(self.config.pool, smiles_col=self.config.pool_smiles_col).records
+        return list(dict.fromkeys(r.smiles for r in records))
+
+    def generated_candidates(self, model: Model, progress: Callable | None = None) -> pd.DataFrame:
+        """Run the configured generator from the best measured compounds; keep its best novel ones."""
+        from drugloop.design import GENERATORS, optimize
+
+        settings = self.config.generator
+        smiles, y = self.training_set()
+        seeds = [smiles[i] for i in np.argsort(-y)[:100]]
+        params = {"seed": self.config.seed, **settings.params}
+        generator = GENERATORS.create(settings.name, initial_population=seeds, **params)
+        result = optimize(generator, self.objective(model), budget=settings.budget, progress=progress)
+        known = set(smiles)
+        designed = result.molecules[~result.molecules["smiles"].isin(known)]
+        designed = designed.sort_values("score", ascending=False).head(settings.n_candidates)
+        self.store.add_designs(settings.name, designed["smiles"].tolist(), designed["score"].tolist(),
+                               campaign=self.name, round_index=self.next_round())
+        return designed.assign(source=settings.name)
+
+    def next_round(self) -> int:
+        rounds = self.store.rounds_frame(self.name)
+        return int(rounds["index"].max()) + 1 if len(rounds) else 0
+
+    def propose(self, out_dir: str | Path, batch_size: int | None = None,
+                progress: Callable | None = None) -> Proposal:
+        """Choose the next batch, write the order files and record the round."""
+        index = self.next_round()
+        excluded = self._excluded()
+        smiles, _ = self.training_set()
+        pool = [s for s in self.pool_candidates() if s not in excluded]
+        n = batch_size or self.config.batch_size
+        if len(smiles) < MIN_TRAINING_COMPOUNDS:
+            orders, n_candidates = self._initial_batch(pool, self.config.initial_batch_size or n)
+        else:
+            orders, n_candidates = self._model_batch(pool, excluded, n, progress)
+        if orders.empty:
+            raise CampaignError(f"campaign {self.name!r}: no candidates left to propose")
+        self.store.add_round(self.name, index, orders)
+        reg_ids = self.store.register(orders["smiles"].tolist())
+        orders.insert(0, "reg_id", orders["smiles"].map(reg_ids))
+        stem = Path(out_dir) / f"{self.name}_round{index}_order"
+        csv_path, sdf_path = write_order(_order_sheet(orders, self.config.assay_id), stem)
+        self.store.set_round_status(self.name, index, "ordered", order_file=csv_path)
+        return Proposal(index, orders, csv_path, sdf_path, n_candidates, len(smiles))
+
+    def _initial_batch(self, pool: list[str], n: int) -> tuple[pd.DataFrame, int]:
+        if not pool:
+            raise CampaignError(
+                f"campaign {self.name!r} has no measurements for assay {self.config.assay_id!r} "
+                "and no pool to sample a first batch from")
+        rng = np.random.default_rng(self.config.seed)
+        picked = [pool[i] for i in rng.choice(len(pool), size=min(n, len(pool)), replace=False)]
+        nan = [np.nan] * len(picked)
+        return pd.DataFrame({"smiles": picked, "acquisition_score": nan, "predicted_mean": nan,
+                             "predicted_std": nan, "source": "pool-random"}), len(pool)
+
+    def _model_batch(self, pool: list[str], excluded: set[str], n: int,
+                     progress: Callable | None) -> tuple[pd.DataFrame, int]:
+        model = self.train_model()
+        frames = [pd.DataFrame({"smiles": pool, "source": "pool"})] if pool else []
+        if self.config.generator is not None:
+            generated = self.generated_candidates(model, progress)
+            frames.append(generated.loc[~generated["smiles"].isin(excluded), ["smiles", "source"]])
+        if not frames:
+            raise CampaignError(f"campaign {self.name!r}: configure a pool or a generator")
+        candidates = pd.concat(frames).drop_duplicates("smiles").reset_index(drop=True)
+        scored = self.objective(model).score(candidates["smiles"].tolist()).to_frame()
+        sign = -1.0 if self.config.direction == "minimize" else 1.0
+        candidates = candidates.assign(
+            acquisition_score=scored["score"].to_numpy(),
+            predicted_mean=sign * scored["activity_mean"].to_numpy(),
+            predicted_std=scored["activity_std"].to_numpy(),
+            qed=scored["qed_raw"].to_numpy(), sa_score=scored["sa_score_raw"].to_numpy(),
+            alerts_ok=scored["alerts_raw"].to_numpy(),
+        )
+        best = candidates.sort_values("acquisition_score", ascending=False, kind="stable").head(n)
+        return best.reset_index(drop=True), len(candidates)
+
+    # ----------------------------------------------------------------------- make/test
+
+    def import_results(self, path: str | Path, **columns: str) -> ResultsImport:
+        """Validate and store a lab's results file; idempotent (same file → nothing added)."""
+        orders = self.store.orders_frame(self.name)
+        ordered = dict(zip(orders["reg_id"], orders["smiles"], strict=True))
+        known = set(self.store.compounds_frame()["reg_id"])
+        parsed = parse_results(path, ordered, self.config.assay_id, known_ids=known,
+                               default_unit=self.config.results_unit, **columns)
+        rejects_path = None
+        if parsed.rejects:
+            rejects_path = write_rejects(parsed.rejects, rejects_path_for(path))
+        report = None
+        if not parsed.measurements.empty:
+            report = self.store.add_measurements(
+                parsed.measurements, kind=f"results:{self.name}", source_file=str(path),
+                sha256=file_sha256(path), n_rows=parsed.n_rows, n_rejected=len(parsed.rejects),
+                rejects_path=rejects_path)
+            measured_ids = [r for r in orders["reg_id"] if ordered[r] in set(parsed.measurements["smiles"])]
+            self.store.set_order_status(self.name, measured_ids, "measured")
+        if parsed.failed:
+            self.store.set_order_status(self.name, parsed.failed, "failed")
+        self._close_finished_rounds()
+        return ResultsImport(report, len(parsed.measurements), len(parsed.failed),
+                             len(parsed.rejects), rejects_path)
+
+    def _close_finished_rounds(self) -> None:
+        for row in self.store.rounds_frame(self.name).itertuples(index=False):
+            if row.status != "complete" and row.n_orders and row.n_ordered == 0:
+                self.store.set_round_status(self.name, int(row.index), "complete")
+
+    def status(self) -> pd.DataFrame:
+        """Per round: orders by state, and the best measured value among that round's compounds."""
+        rounds = self.store.rounds_frame(self.name)
+        orders = self.store.orders_frame(self.name)
+        measured = self.store.measurements_frame(self.config.assay_id)
+        best = measured.groupby("smiles")["pactivity"].median()
+        pick = max if self.config.direction == "maximize" else min
+        bests = []
+        for index in rounds["index"]:
+            values = best.reindex(orders.loc[orders["round"] == index, "smiles"]).dropna()
+            bests.append(pick(values) if len(values) else np.nan)
+        return rounds.assign(best_measured=bests)
+
+
+def _order_sheet(orders: pd.DataFrame, assay_id: str) -> pd.DataFrame:
+    sheet = orders.rename(columns={"predicted_mean": "predicted_activity",
+                                   "predicted_std": "uncertainty", "acquisition_score": "score"})
+    sheet["requested_assay"] = assay_id
+    keep = ["reg_id", "smiles", "source", "requested_assay", "score", "predicted_activity",
+            "uncertainty", "qed", "sa_score", "alerts_ok"]
+    return sheet[[c for c in keep if c in sheet.columns]].round(4)

@@ -1,0 +1,41 @@
+"""Campaign configuration: a TOML file (REINVENT-style) validated by pydantic."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class GeneratorSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = "graph_ga"
+    budget: int = Field(1000, ge=10, description="unique molecules scored per proposal")
+    n_candidates: int = Field(200, ge=1, description="best generated molecules added to the candidates")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class CampaignConfig(BaseModel):
+    """Everything a round needs to decide what to make next."""
+
+    model_config = ConfigDict(extra="forbid")
+    assay_id: str = "activity"
+    direction: Literal["maximize", "minimize"] = "maximize"  # pActivity: higher is better
+    model: str = "rf"
+    model_params: dict[str, Any] = Field(default_factory=dict)
+    acquisition: Literal["greedy", "ucb"] = "greedy"
+    ucb_beta: float = 1.0
+    batch_size: int = Field(24, ge=1)
+    initial_batch_size: int | None = None  # first round when nothing is measured yet
+    pool: str | None = None  # CSV/SMI of candidates (enumerated or purchasable)
+    pool_smiles_col: str = "smiles"
+    generator: GeneratorSettings | None = None
+    results_unit: str = "nM"  # unit assumed when a results file has no unit column
+    seed: int = 0
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> CampaignConfig:
+        with open(path, "rb") as handle:
+            return cls.model_validate(tomllib.load(handle))
