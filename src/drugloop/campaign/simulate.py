@@ -161,7 +161,7 @@ def simulate_campaign(
         if tested.all():
             break
         measured = np.flatnonzero(tested & has_value)
-        if len(measured) < 2:  # nothing to learn from yet: keep sampling at random
+        if len(measured) < 2 or config.acquisition == "random":  # no model needed
             untested = np.flatnonzero(~tested)
             chosen = rng.choice(untested, size=min(n_batch, len(untested)), replace=False)
         else:
