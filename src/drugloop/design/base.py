@@ -1,0 +1,36 @@
+"""The generator interface: ask for candidate molecules, tell back their scores.
+
+Ask/tell keeps generators ignorant of how molecules are scored (a model, a docking run, an
+assay), so the same loop drives a genetic algorithm, a REINVENT-style RNN or library
+enumeration. Register new generators with ``@GENERATORS.register("name")``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+import numpy as np
+
+from drugloop.registry import Registry
+
+
+class Generator(ABC):
+    """Proposes molecules (``ask``) and learns from their scores (``tell``)."""
+
+    name: str = "generator"
+
+    @abstractmethod
+    def ask(self, n: int) -> list[str]:
+        """Up to ``n`` new, valid, canonical SMILES (fewer only when it cannot find more)."""
+
+    @abstractmethod
+    def tell(self, smiles: Sequence[str], scores: np.ndarray) -> None:
+        """Scores (higher is better) for molecules, usually the ones just asked."""
+
+
+GENERATORS: Registry[Generator] = Registry("generator")
+
+
+def create_generator(name: str, **params: object) -> Generator:
+    return GENERATORS.create(name, **params)

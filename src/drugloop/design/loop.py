@@ -1,0 +1,151 @@
+"""The ask → score → tell loop, with the budget counted in unique molecules scored.
+
+Oracle calls are what cost money in a real campaign (docking, assays), so ``budget`` is a hard
+cap on distinct molecules scored: a molecule a generator proposes twice is scored once, and
+the repeat is told its earlier score for free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from drugloop.chem.molecule import try_canonical
+from drugloop.design.base import Generator
+
+
+class ScoreLike(Protocol):
+    total: np.ndarray
+
+    def to_frame(self) -> pd.DataFrame: ...
+
+
+class Objective(Protocol):
+    """What ``optimize`` needs from a scoring function (``drugloop.scoring.ScoringFunction``)."""
+
+    def score(self, smiles: Sequence[str]) -> ScoreLike: ...
+
+
+@dataclass(frozen=True)
+class DesignProgress:
+    """Reported after every scored batch (e.g. to drive a progress bar)."""
+
+    round: int
+    n_scored: int
+    budget: int
+    best_score: float
+    batch_best: float
+
+
+@dataclass
+class DesignResult:
+    """Every molecule scored, in oracle-call order, with its components."""
+
+    molecules: pd.DataFrame
+    budget: int
+    stop_reason: str
+
+    @property
+    def n_oracle_calls(self) -> int:
+        return len(self.molecules)
+
+    @property
+    def best_score(self) -> float:
+        return float(self.molecules["score"].max()) if len(self.molecules) else float("nan")
+
+    def top(self, k: int = 10) -> pd.DataFrame:
+        """The ``k`` best molecules (earliest first among ties)."""
+        return self.molecules.sort_values("score", ascending=False, kind="stable").head(k)
+
+    def best_so_far(self) -> pd.Series:
+        """Running maximum of the score against oracle calls (the usual optimization curve)."""
+        return self.molecules["score"].cummax().set_axis(self.molecules["oracle_call"])
+
+    def to_csv(self, path: str | Path) -> Path:
+        path = Path(path)
+        self.molecules.to_csv(path, index=False)
+        return path
+
+
+def optimize(
+    generator: Generator,
+    scoring_function: Objective,
+    budget: int,
+    batch_size: int = 100,
+    progress: Callable[[DesignProgress], None] | None = None,
+    max_idle_rounds: int = 3,
+) -> DesignResult:
+    """Run ask/score/tell until ``budget`` unique molecules are scored or the generator dries up.
+
+    A generator that proposes nothing new for ``max_idle_rounds`` asks in a row ends the run
+    early; ``stop_reason`` says which happened.
+    """
+    if budget < 1 or batch_size < 1:
+        raise ValueError("budget and batch_size must be ≥ 1")
+    known: dict[str, float] = {}
+    frames: list[pd.DataFrame] = []
+    n_scored, round_no, idle, best = 0, 0, 0, -np.inf
+    stop_reason = "budget reached"
+    while n_scored < budget:
+        want = min(batch_size, budget - n_scored)
+        fresh, fresh_keys, repeats = _split_new(generator.ask(want), known, want)
+        if repeats:
+            generator.tell([s for s, _ in repeats], np.array([known[k] for _, k in repeats]))
+        if not fresh:
+            idle += 1
+            if idle >= max_idle_rounds:
+                stop_reason = f"generator proposed nothing new in {idle} rounds"
+                break
+            continue
+        idle, round_no = 0, round_no + 1
+        result = scoring_function.score(fresh)
+        totals = np.asarray(result.total, dtype=np.float64)
+        generator.tell(fresh, totals)
+        known.update(zip(fresh_keys, totals.tolist(), strict=True))
+        frames.append(_batch_frame(result, generator, round_no, n_scored))
+        n_scored += len(fresh)
+        best = max(best, float(totals.max()))
+        if progress is not None:
+            progress(DesignProgress(round_no, n_scored, budget, best, float(totals.max())))
+    molecules = pd.concat(frames, ignore_index=True) if frames else _empty_frame()
+    return DesignResult(molecules=molecules, budget=budget, stop_reason=stop_reason)
+
+
+def _key(smiles: str) -> str:
+    return try_canonical(smiles) or smiles
+
+
+def _split_new(
+    asked: Sequence[str], known: dict[str, float], want: int
+) -> tuple[list[str], list[str], list[tuple[str, str]]]:
+    """New molecules (≤ ``want``, deduplicated), their keys, and (repeat, key) pairs."""
+    fresh: list[str] = []
+    keys: dict[str, None] = {}
+    repeats: list[tuple[str, str]] = []
+    for smiles in asked:
+        key = _key(smiles)
+        if key in known:
+            repeats.append((smiles, key))
+        elif key not in keys and len(fresh) < want:
+            keys[key] = None
+            fresh.append(smiles)
+    return fresh, list(keys), repeats
+
+
+def _batch_frame(
+    result: ScoreLike, generator: Generator, round_no: int, offset: int
+) -> pd.DataFrame:
+    frame = result.to_frame()
+    frame.insert(0, "oracle_call", np.arange(offset + 1, offset + len(frame) + 1))
+    frame.insert(1, "round", round_no)
+    frame.insert(2, "generator", getattr(generator, "name", type(generator).__name__))
+    return frame
+
+
+def _empty_frame() -> pd.DataFrame:
+    return pd.DataFrame(columns=["oracle_call", "round", "generator", "smiles", "score", "valid"])
