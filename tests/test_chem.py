@@ -27,8 +27,12 @@ from drugloop.chem.depict import grid_svg, to_png, to_svg
 from drugloop.chem.io import iter_molecule_batches, rejects_path_for
 
 ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
-DRUGS = [ASPIRIN, "CC(=O)Nc1ccc(O)cc1", "CN1C=NC2=C1C(=O)N(C(=O)N2C)C",
-         "Cc1ccc(cc1)-c1cc(nn1-c1ccc(cc1)S(N)(=O)=O)C(F)(F)F"]
+DRUGS = [
+    ASPIRIN,
+    "CC(=O)Nc1ccc(O)cc1",
+    "CN1C=NC2=C1C(=O)N(C(=O)N2C)C",
+    "Cc1ccc(cc1)-c1cc(nn1-c1ccc(cc1)S(N)(=O)=O)C(F)(F)F",
+]
 
 
 def test_salt_forms_standardize_to_one_parent():
@@ -52,8 +56,15 @@ def test_tautomer_option_merges_tautomers():
     assert taut.standardize(a).smiles == taut.standardize(b).smiles
 
 
-@pytest.mark.parametrize("bad,reason", [("", "empty"), ("C1CC", "unparseable"),
-                                        ("c1cccc1", "invalid chemistry"), ("C(C)(C)(C)(C)C", "invalid")])
+@pytest.mark.parametrize(
+    "bad,reason",
+    [
+        ("", "empty"),
+        ("C1CC", "unparseable"),
+        ("c1cccc1", "invalid chemistry"),
+        ("C(C)(C)(C)(C)C", "invalid"),
+    ],
+)
 def test_invalid_smiles_have_reasons(bad, reason):
     with pytest.raises(InvalidMoleculeError) as info:
         parse_smiles(bad)
@@ -76,7 +87,11 @@ def test_read_csv_collects_per_record_errors(tmp_path):
     path.write_text("id,smiles\n1,CCO\n2,not_a_smiles\n3,c1ccccc1\n4,\n5,C1CC\n")
     result = read_molecules(path, smiles_col="smiles")
     assert [r.smiles for r in result.records] == ["CCO", "c1ccccc1"]
-    assert [(e.record, e.input) for e in result.errors] == [(3, "not_a_smiles"), (5, ""), (6, "C1CC")]
+    assert [(e.record, e.input) for e in result.errors] == [
+        (3, "not_a_smiles"),
+        (5, ""),
+        (6, "C1CC"),
+    ]
     assert all(str(path) in str(e) for e in result.errors)
     rejects = write_rejects(result.errors, rejects_path_for(path))
     assert rejects.name == "mols.rejects.csv" and rejects.read_text().count("\n") == 4
@@ -122,8 +137,10 @@ def test_fingerprints_match_rdkit_and_cache():
     X = f.transform(DRUGS + ["garbage"])
     assert X.shape == (5, 1024) and f.last_invalid == [4] and X[4].sum() == 0
     from rdkit.Chem import rdFingerprintGenerator
+
     ref = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=1024).GetFingerprint(
-        Chem.MolFromSmiles(DRUGS[3]))
+        Chem.MolFromSmiles(DRUGS[3])
+    )
     assert set(np.flatnonzero(X[3])) == set(ref.GetOnBits())
     assert f.featurize_one(DRUGS[0]) is f.featurize_one(DRUGS[0])  # served from cache
     counts = Featurizer(FeaturizerConfig("morgan_count", 2, 1024)).transform(DRUGS)
@@ -133,6 +150,7 @@ def test_fingerprints_match_rdkit_and_cache():
 def test_descriptors():
     X = Featurizer(FeaturizerConfig("rdkit2d")).transform([ASPIRIN])
     from drugloop.chem.features import DESCRIPTOR_NAMES
+
     mw = X[0, DESCRIPTOR_NAMES.index("MolWt")]
     assert mw == pytest.approx(Descriptors.MolWt(Chem.MolFromSmiles(ASPIRIN)), rel=1e-4)
 
@@ -141,14 +159,19 @@ def test_qed_sa_and_alerts():
     aspirin = parse_smiles(ASPIRIN)
     assert qed(aspirin) == pytest.approx(QED.qed(aspirin))
     assert 1 <= sa_score(aspirin) < 3  # a simple, easily made molecule
-    taxol = parse_smiles("CC1=C2C(C(=O)C3(C(CC4C(C3C(C(C2(C)C)(CC1OC(=O)C(C(C5=CC=CC=C5)NC(=O)C6=CC=CC=C6)O)O)"
-                         "OC(=O)C7=CC=CC=C7)(CO4)OC(=O)C)O)C)OC(=O)C")
+    taxol = parse_smiles(
+        "CC1=C2C(C(=O)C3(C(CC4C(C3C(C(C2(C)C)(CC1OC(=O)C(C(C5=CC=CC=C5)NC(=O)C6=CC=CC=C6)O)O)"
+        "OC(=O)C7=CC=CC=C7)(CO4)OC(=O)C)O)C)OC(=O)C"
+    )
     assert sa_score(taxol) > sa_score(aspirin) + 2
     alerts = StructuralAlerts()
     quinone = alerts.match(parse_smiles("O=C1C=CC(=O)C=C1"))
-    assert {a.catalog for a in quinone} >= {"PAINS"} and alerts.has_alert(parse_smiles("O=C1C=CC(=O)C=C1"))
+    assert {a.catalog for a in quinone} >= {"PAINS"} and alerts.has_alert(
+        parse_smiles("O=C1C=CC(=O)C=C1")
+    )
     assert alerts.match(parse_smiles("CC(=O)Nc1ccc(O)cc1")) == [] or all(
-        a.catalog != "PAINS" for a in alerts.match(parse_smiles("CC(=O)Nc1ccc(O)cc1")))
+        a.catalog != "PAINS" for a in alerts.match(parse_smiles("CC(=O)Nc1ccc(O)cc1"))
+    )
     with pytest.raises(ValueError, match="unknown alert catalogs"):
         StructuralAlerts(("PAINS", "FOO"))
 

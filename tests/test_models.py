@@ -28,17 +28,21 @@ def test_models_learn_real_activity_data(name, pim1):
 
 def test_applicability_domain_flags_foreign_chemistry(pim1):
     train, _ = pim1
-    model = create_model("rf", n_estimators=50).fit(train.smiles.tolist()[:300],
-                                                   train["y [pEC50/pKi]"].to_numpy()[:300])
-    pred = model.predict([train.smiles.iloc[0], "CCCCCCCCCCCCCCCC(=O)O", "O=C(O)CC(O)(CC(=O)O)C(=O)O"])
+    model = create_model("rf", n_estimators=50).fit(
+        train.smiles.tolist()[:300], train["y [pEC50/pKi]"].to_numpy()[:300]
+    )
+    pred = model.predict(
+        [train.smiles.iloc[0], "CCCCCCCCCCCCCCCC(=O)O", "O=C(O)CC(O)(CC(=O)O)C(=O)O"]
+    )
     assert pred.in_domain.tolist() == [True, False, False]
     assert pred.similarity[0] == pytest.approx(1.0)
 
 
 def test_save_load_round_trip(tmp_path, pim1):
     train, test = pim1
-    model = create_model("rf", n_estimators=30).fit(train.smiles.tolist()[:200],
-                                                   train["y [pEC50/pKi]"].to_numpy()[:200])
+    model = create_model("rf", n_estimators=30).fit(
+        train.smiles.tolist()[:200], train["y [pEC50/pKi]"].to_numpy()[:200]
+    )
     model.save(tmp_path / "m")
     loaded = Model.load(tmp_path / "m")
     smiles = test.smiles.tolist()[:20]

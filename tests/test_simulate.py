@@ -7,7 +7,12 @@ import pytest
 from typer.testing import CliRunner
 
 from drugloop.campaign.acquisition import select_top
-from drugloop.campaign.simulate import SimulationConfig, read_oracle, read_smiles_column, simulate_campaign
+from drugloop.campaign.simulate import (
+    SimulationConfig,
+    read_oracle,
+    read_smiles_column,
+    simulate_campaign,
+)
 from drugloop.cli.main import app
 
 
@@ -26,10 +31,14 @@ def test_select_top_excludes_and_orders():
 def test_model_guided_campaign_beats_random_on_enamine(enamine):
     pool, oracle = enamine
     sub = pool[:3000]  # a real sub-library keeps the test quick
-    guided = simulate_campaign(sub, oracle, SimulationConfig(minimize=True, rounds=3, seed=0,
-                                                             model_params={"n_estimators": 60}))
-    rand = simulate_campaign(sub, oracle, SimulationConfig(minimize=True, rounds=3, seed=0,
-                                                           acquisition="random"))
+    guided = simulate_campaign(
+        sub,
+        oracle,
+        SimulationConfig(minimize=True, rounds=3, seed=0, model_params={"n_estimators": 60}),
+    )
+    rand = simulate_campaign(
+        sub, oracle, SimulationConfig(minimize=True, rounds=3, seed=0, acquisition="random")
+    )
     assert guided.top_k == int(0.01 * guided.n_with_value)
     assert [r.n_tested for r in guided.rounds] == [30, 60, 90, 120]
     fractions = [r.fraction_top_found for r in guided.rounds]
@@ -43,18 +52,43 @@ def test_failed_syntheses_are_never_hits(enamine):
     # knock out the true best molecules from the lab: they now fail synthesis
     best = sorted((oracle[k], k) for k in map(lambda s: s, sub) if k in oracle)[:5]
     crippled = {k: v for k, v in oracle.items() if k not in {b[1] for b in best}}
-    result = simulate_campaign(sub, crippled, SimulationConfig(minimize=True, rounds=2, seed=1,
-                                                               model_params={"n_estimators": 40}))
+    result = simulate_campaign(
+        sub,
+        crippled,
+        SimulationConfig(minimize=True, rounds=2, seed=1, model_params={"n_estimators": 40}),
+    )
     assert result.rounds[-1].n_failed >= 1 or result.n_with_value < len(sub)
     assert result.top_threshold > best[-1][0]  # the failed ones are not in the true top
 
 
 def test_cli_simulate_writes_json(tmp_path, enamine_pool, enamine_scores):
     out = tmp_path / "r.json"
-    result = CliRunner().invoke(app, [
-        "campaign", "simulate", "--pool", str(enamine_pool), "--oracle", str(enamine_scores),
-        "--smiles-col", "smiles", "--score-col", "score", "--minimize", "--init-frac", "0.01",
-        "--batch-frac", "0.01", "--rounds", "1", "--seed", "0", "--out", str(out)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "campaign",
+            "simulate",
+            "--pool",
+            str(enamine_pool),
+            "--oracle",
+            str(enamine_scores),
+            "--smiles-col",
+            "smiles",
+            "--score-col",
+            "score",
+            "--minimize",
+            "--init-frac",
+            "0.01",
+            "--batch-frac",
+            "0.01",
+            "--rounds",
+            "1",
+            "--seed",
+            "0",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
     assert [r["round"] for r in data["rounds"]] == [0, 1]
@@ -65,7 +99,18 @@ def test_cli_simulate_writes_json(tmp_path, enamine_pool, enamine_scores):
 def test_cli_bad_input_is_a_message_not_a_traceback(tmp_path, enamine_pool):
     bad = tmp_path / "oracle.csv"
     bad.write_text("smiles,value\nCCO,1\n")
-    result = CliRunner().invoke(app, ["campaign", "simulate", "--pool", str(enamine_pool),
-                                      "--oracle", str(bad), "--out", str(tmp_path / "x.json")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "campaign",
+            "simulate",
+            "--pool",
+            str(enamine_pool),
+            "--oracle",
+            str(bad),
+            "--out",
+            str(tmp_path / "x.json"),
+        ],
+    )
     assert result.exit_code == 2
     assert "score" in result.output and "Traceback" not in result.output

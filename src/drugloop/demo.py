@@ -25,7 +25,6 @@ from drugloop.campaign.simulate import (
     read_smiles_column,
     simulate_campaign,
 )
-from drugloop.chem.features import bit_vectors, max_tanimoto
 from drugloop.data.store import ImportReport, ProjectStore
 from drugloop.paths import data_dir
 
@@ -42,13 +41,15 @@ class DemoResult:
     files: dict[str, Path]
 
 
-def run_simulation_part(out_dir: Path, seed: int = 0, progress: Callable | None = None
-                        ) -> tuple[SimulationResult, SimulationResult]:
+def run_simulation_part(
+    out_dir: Path, seed: int = 0, progress: Callable | None = None
+) -> tuple[SimulationResult, SimulationResult]:
     pool = read_smiles_column(data_dir() / "molpal" / "Enamine10k.csv.gz")
     oracle = read_oracle(data_dir() / "molpal" / "Enamine10k_scores.csv.gz")
     guided = simulate_campaign(pool, oracle, SimulationConfig(minimize=True, seed=seed), progress)
-    baseline = simulate_campaign(pool, oracle, SimulationConfig(minimize=True, seed=seed,
-                                                                acquisition="random"))
+    baseline = simulate_campaign(
+        pool, oracle, SimulationConfig(minimize=True, seed=seed, acquisition="random")
+    )
     guided.write_json(out_dir / "enamine10k_simulation.json")
     baseline.write_json(out_dir / "enamine10k_random.json")
     return guided, baseline
@@ -58,40 +59,55 @@ def pim1_assay_file(out_dir: Path) -> Path:
     """The MoleculeACE PIM1 training split as an assay table (Ki in nM, as measured)."""
     source = pd.read_csv(data_dir() / "moleculeace" / PIM1_FILE)
     train = source[source["split"] == "train"]
-    table = pd.DataFrame({"smiles": train["smiles"], "value": train["exp_mean [nM]"],
-                          "unit": "nM", "assay": "PIM1_Ki"})
+    table = pd.DataFrame(
+        {
+            "smiles": train["smiles"],
+            "value": train["exp_mean [nM]"],
+            "unit": "nM",
+            "assay": "PIM1_Ki",
+        }
+    )
     path = out_dir / "pim1_ki_chembl.csv"
     table.to_csv(path, index=False)
     return path
 
 
-def run_design_part(out_dir: Path, budget: int = 800, batch_size: int = 10, seed: int = 0,
-                    progress: Callable | None = None) -> tuple[ImportReport, Proposal, pd.DataFrame]:
+def run_design_part(
+    out_dir: Path,
+    budget: int = 800,
+    batch_size: int = 10,
+    seed: int = 0,
+    progress: Callable | None = None,
+) -> tuple[ImportReport, Proposal, pd.DataFrame]:
     store_path = out_dir / "pim1_project.db"
     store_path.unlink(missing_ok=True)  # the demo starts a fresh project each run
     with ProjectStore(store_path) as store:
         report = store.import_assay_file(pim1_assay_file(out_dir), assay_col="assay")
         config = CampaignConfig(
-            assay_id="PIM1_Ki", batch_size=batch_size, seed=seed,
-            generator=GeneratorSettings(name="graph_ga", budget=budget, n_candidates=200))
+            assay_id="PIM1_Ki",
+            batch_size=batch_size,
+            seed=seed,
+            generator=GeneratorSettings(name="graph_ga", budget=budget, n_candidates=200),
+        )
         campaign = Campaign.create(store, "pim1-denovo", config)
         proposal = campaign.propose(out_dir, progress=progress)
-        train_smiles, _ = campaign.training_set()
         designs = store.designs_frame("pim1-denovo")
-    orders = proposal.orders
-    similarity = max_tanimoto(bit_vectors(orders["smiles"]), bit_vectors(train_smiles))
-    proposal.orders = orders.assign(nearest_train_similarity=similarity.round(3))
     return report, proposal, designs
 
 
-def run_demo(out_dir: str | Path = "demo_output", budget: int = 800,
-             progress: Callable[[str, object], None] | None = None) -> DemoResult:
+def run_demo(
+    out_dir: str | Path = "demo_output",
+    budget: int = 800,
+    progress: Callable[[str, object], None] | None = None,
+) -> DemoResult:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     guided, baseline = run_simulation_part(
-        out_dir, progress=(lambda r: progress("simulation", r)) if progress else None)
+        out_dir, progress=(lambda r: progress("simulation", r)) if progress else None
+    )
     report, proposal, designs = run_design_part(
-        out_dir, budget=budget, progress=(lambda p: progress("design", p)) if progress else None)
+        out_dir, budget=budget, progress=(lambda p: progress("design", p)) if progress else None
+    )
     designs_path = out_dir / "pim1_designs.csv"
     designs.to_csv(designs_path, index=False)
     files = {

@@ -23,20 +23,25 @@ def greedy(mean: np.ndarray, std: np.ndarray, **_: object) -> np.ndarray:
 
 
 @ACQUISITIONS.register("ucb")
-def upper_confidence_bound(mean: np.ndarray, std: np.ndarray, beta: float = 2.0, **_: object) -> np.ndarray:
+def upper_confidence_bound(
+    mean: np.ndarray, std: np.ndarray, beta: float = 2.0, **_: object
+) -> np.ndarray:
     """Optimism under uncertainty: mean + beta·std (beta = 2 as in MolPAL)."""
     return np.asarray(mean, dtype=float) + beta * np.asarray(std, dtype=float)
 
 
 @ACQUISITIONS.register("random")
-def random_utility(mean: np.ndarray, std: np.ndarray, rng: np.random.Generator | None = None,
-                   **_: object) -> np.ndarray:
+def random_utility(
+    mean: np.ndarray, std: np.ndarray, rng: np.random.Generator | None = None, **_: object
+) -> np.ndarray:
     """Baseline: ignore the model (what a campaign without AI would do)."""
     rng = rng if rng is not None else np.random.default_rng()
     return rng.random(len(mean))
 
 
-def acquisition_scores(name: str, mean: np.ndarray, std: np.ndarray, **params: object) -> np.ndarray:
+def acquisition_scores(
+    name: str, mean: np.ndarray, std: np.ndarray, **params: object
+) -> np.ndarray:
     return ACQUISITIONS.get(name)(mean, std, **params)
 
 

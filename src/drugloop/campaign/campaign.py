@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from rdkit import Chem
 
 from drugloop.campaign.config import CampaignConfig
 from drugloop.campaign.lab import parse_results, write_order
@@ -22,7 +23,12 @@ from drugloop.chem.io import read_molecules, rejects_path_for, write_rejects
 from drugloop.data.assays import aggregate_replicates
 from drugloop.data.store import ImportReport, ProjectStore, file_sha256
 from drugloop.models import Model, create_model
-from drugloop.scoring import ScoringFunction, build_scoring_function, default_config
+from drugloop.scoring import (
+    ComponentConfig,
+    ScoringFunction,
+    build_scoring_function,
+    default_config,
+)
 
 MIN_TRAINING_COMPOUNDS = 5
 
@@ -80,16 +86,27 @@ class Campaign:
         if len(smiles) < MIN_TRAINING_COMPOUNDS:
             raise CampaignError(
                 f"campaign {self.name!r}: only {len(smiles)} measured compounds for assay "
-                f"{self.config.assay_id!r}; ingest data or import results first")
+                f"{self.config.assay_id!r}; ingest data or import results first"
+            )
         params = {"seed": self.config.seed, **self.config.model_params}
         return create_model(self.config.model, **params).fit(smiles, y)
 
     def objective(self, model: Model) -> ScoringFunction:
+        """The default objective plus an applicability-domain term.
+
+        Predictions far from everything measured are guesses; a generator left alone will
+        happily exploit them. Nearest-neighbour similarity to the measured compounds (ramping
+        from 0.3 to 0.55 Tanimoto) keeps proposals where the model has evidence.
+        """
         config = default_config(with_activity=True)
         beta = self.config.ucb_beta if self.config.acquisition == "ucb" else None
         for component in config.components:
             if component.type == "activity" and beta is not None:
                 component.params["beta"] = beta
+        smiles, _ = self.training_set()
+        config.components.append(ComponentConfig.model_validate({
+            "type": "tanimoto_similarity", "name": "domain", "references": smiles,
+            "transform": {"type": "sigmoid", "low": 0.3, "high": 0.55, "k": 0.5}}))
         return build_scoring_function(config, models={"activity": model})
 
     # ----------------------------------------------------------------------- design
@@ -106,7 +123,7 @@ class Campaign:
         return list(dict.fromkeys(r.smiles for r in records))
 
     def generated_candidates(self, model: Model, progress: Callable | None = None) -> pd.DataFrame:
-        """Run the configured generator from the best measured compounds; keep its best novel ones."""
+        """Run the configured generator from the best measured compounds; keep the best novel."""
         from drugloop.design import GENERATORS, optimize
 
         settings = self.config.generator
@@ -114,20 +131,28 @@ class Campaign:
         seeds = [smiles[i] for i in np.argsort(-y)[:100]]
         params = {"seed": self.config.seed, **settings.params}
         generator = GENERATORS.create(settings.name, initial_population=seeds, **params)
-        result = optimize(generator, self.objective(model), budget=settings.budget, progress=progress)
+        result = optimize(
+            generator, self.objective(model), budget=settings.budget, progress=progress
+        )
         known = set(smiles)
         designed = result.molecules[~result.molecules["smiles"].isin(known)]
         designed = designed.sort_values("score", ascending=False).head(settings.n_candidates)
-        self.store.add_designs(settings.name, designed["smiles"].tolist(), designed["score"].tolist(),
-                               campaign=self.name, round_index=self.next_round())
+        self.store.add_designs(
+            settings.name,
+            designed["smiles"].tolist(),
+            designed["score"].tolist(),
+            campaign=self.name,
+            round_index=self.next_round(),
+        )
         return designed.assign(source=settings.name)
 
     def next_round(self) -> int:
         rounds = self.store.rounds_frame(self.name)
         return int(rounds["index"].max()) + 1 if len(rounds) else 0
 
-    def propose(self, out_dir: str | Path, batch_size: int | None = None,
-                progress: Callable | None = None) -> Proposal:
+    def propose(
+        self, out_dir: str | Path, batch_size: int | None = None, progress: Callable | None = None
+    ) -> Proposal:
         """Choose the next batch, write the order files and record the round."""
         index = self.next_round()
         excluded = self._excluded()
@@ -152,15 +177,24 @@ class Campaign:
         if not pool:
             raise CampaignError(
                 f"campaign {self.name!r} has no measurements for assay {self.config.assay_id!r} "
-                "and no pool to sample a first batch from")
+                "and no pool to sample a first batch from"
+            )
         rng = np.random.default_rng(self.config.seed)
         picked = [pool[i] for i in rng.choice(len(pool), size=min(n, len(pool)), replace=False)]
         nan = [np.nan] * len(picked)
-        return pd.DataFrame({"smiles": picked, "acquisition_score": nan, "predicted_mean": nan,
-                             "predicted_std": nan, "source": "pool-random"}), len(pool)
+        return pd.DataFrame(
+            {
+                "smiles": picked,
+                "acquisition_score": nan,
+                "predicted_mean": nan,
+                "predicted_std": nan,
+                "source": "pool-random",
+            }
+        ), len(pool)
 
-    def _model_batch(self, pool: list[str], excluded: set[str], n: int,
-                     progress: Callable | None) -> tuple[pd.DataFrame, int]:
+    def _model_batch(
+        self, pool: list[str], excluded: set[str], n: int, progress: Callable | None
+    ) -> tuple[pd.DataFrame, int]:
         model = self.train_model()
         frames = [pd.DataFrame({"smiles": pool, "source": "pool"})] if pool else []
         if self.config.generator is not None:
@@ -175,8 +209,10 @@ class Campaign:
             acquisition_score=scored["score"].to_numpy(),
             predicted_mean=sign * scored["activity_mean"].to_numpy(),
             predicted_std=scored["activity_std"].to_numpy(),
-            qed=scored["qed_raw"].to_numpy(), sa_score=scored["sa_score_raw"].to_numpy(),
+            qed=scored["qed_raw"].to_numpy(),
+            sa_score=scored["sa_score_raw"].to_numpy(),
             alerts_ok=scored["alerts_raw"].to_numpy(),
+            nearest_similarity=scored["domain_raw"].to_numpy(),
         )
         best = candidates.sort_values("acquisition_score", ascending=False, kind="stable").head(n)
         return best.reset_index(drop=True), len(candidates)
@@ -188,24 +224,38 @@ class Campaign:
         orders = self.store.orders_frame(self.name)
         ordered = dict(zip(orders["reg_id"], orders["smiles"], strict=True))
         known = set(self.store.compounds_frame()["reg_id"])
-        parsed = parse_results(path, ordered, self.config.assay_id, known_ids=known,
-                               default_unit=self.config.results_unit, **columns)
+        parsed = parse_results(
+            path,
+            ordered,
+            self.config.assay_id,
+            known_ids=known,
+            default_unit=self.config.results_unit,
+            **columns,
+        )
         rejects_path = None
         if parsed.rejects:
             rejects_path = write_rejects(parsed.rejects, rejects_path_for(path))
         report = None
         if not parsed.measurements.empty:
             report = self.store.add_measurements(
-                parsed.measurements, kind=f"results:{self.name}", source_file=str(path),
-                sha256=file_sha256(path), n_rows=parsed.n_rows, n_rejected=len(parsed.rejects),
-                rejects_path=rejects_path)
-            measured_ids = [r for r in orders["reg_id"] if ordered[r] in set(parsed.measurements["smiles"])]
+                parsed.measurements,
+                kind=f"results:{self.name}",
+                source_file=str(path),
+                sha256=file_sha256(path),
+                n_rows=parsed.n_rows,
+                n_rejected=len(parsed.rejects),
+                rejects_path=rejects_path,
+            )
+            measured_ids = [
+                r for r in orders["reg_id"] if ordered[r] in set(parsed.measurements["smiles"])
+            ]
             self.store.set_order_status(self.name, measured_ids, "measured")
         if parsed.failed:
             self.store.set_order_status(self.name, parsed.failed, "failed")
         self._close_finished_rounds()
-        return ResultsImport(report, len(parsed.measurements), len(parsed.failed),
-                             len(parsed.rejects), rejects_path)
+        return ResultsImport(
+            report, len(parsed.measurements), len(parsed.failed), len(parsed.rejects), rejects_path
+        )
 
     def _close_finished_rounds(self) -> None:
         for row in self.store.rounds_frame(self.name).itertuples(index=False):
@@ -226,10 +276,31 @@ class Campaign:
         return rounds.assign(best_measured=bests)
 
 
+def _flat_smiles(smiles: str) -> str:
+    """Canonical SMILES without stereo, to recognise known compounds a generator re-made."""
+    mol = Chem.MolFromSmiles(smiles)
+    return Chem.MolToSmiles(mol, isomericSmiles=False) if mol is not None else smiles
+
+
 def _order_sheet(orders: pd.DataFrame, assay_id: str) -> pd.DataFrame:
-    sheet = orders.rename(columns={"predicted_mean": "predicted_activity",
-                                   "predicted_std": "uncertainty", "acquisition_score": "score"})
+    sheet = orders.rename(
+        columns={
+            "predicted_mean": "predicted_activity",
+            "predicted_std": "uncertainty",
+            "acquisition_score": "score",
+        }
+    )
     sheet["requested_assay"] = assay_id
-    keep = ["reg_id", "smiles", "source", "requested_assay", "score", "predicted_activity",
-            "uncertainty", "qed", "sa_score", "alerts_ok"]
+    keep = [
+        "reg_id",
+        "smiles",
+        "source",
+        "requested_assay",
+        "score",
+        "predicted_activity",
+        "uncertainty",
+        "qed",
+        "sa_score",
+        "alerts_ok",
+    ]
     return sheet[[c for c in keep if c in sheet.columns]].round(4)

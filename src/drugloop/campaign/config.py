@@ -13,7 +13,9 @@ class GeneratorSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = "graph_ga"
     budget: int = Field(1000, ge=10, description="unique molecules scored per proposal")
-    n_candidates: int = Field(200, ge=1, description="best generated molecules added to the candidates")
+    n_candidates: int = Field(
+        200, ge=1, description="best generated molecules added to the candidates"
+    )
     params: dict[str, Any] = Field(default_factory=dict)
 
 

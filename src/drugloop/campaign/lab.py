@@ -18,9 +18,9 @@ from drugloop.chem.molecule import inchikey, parse_smiles
 from drugloop.data.assays import (
     UnitError,
     normalize_unit,
+    pactivity_qualifier,
     parse_qualified_value,
     parse_qualifier,
-    pactivity_qualifier,
     to_pactivity,
 )
 
@@ -83,8 +83,11 @@ def parse_results(
 
         if reg_id not in ordered:
             known = known_ids is None or reg_id in known_ids
-            reject("compound was never ordered in this campaign" if reg_id and known
-                   else "unknown registration id")
+            reject(
+                "compound was never ordered in this campaign"
+                if reg_id and known
+                else "unknown registration id"
+            )
             continue
         status = (row.get(status_col) or "").strip().lower()
         if status in FAILED_STATUSES:
@@ -100,13 +103,24 @@ def parse_results(
             reject(str(exc))
             continue
         smiles = ordered[reg_id]
-        rows.append({
-            "source_file": str(path), "source_row": line, "input_smiles": reg_id, "smiles": smiles,
-            "inchikey": inchikey(parse_smiles(smiles)), "assay_id": assay_id, "value_raw": raw_value,
-            "unit_raw": row.get(unit_col) or default_unit,
-            "qualifier": pactivity_qualifier(qualifier, unit).value, "value": value, "unit": unit,
-            "pactivity": pact, "replicate": row.get("replicate") or None, "date": row.get("date") or None,
-        })
+        rows.append(
+            {
+                "source_file": str(path),
+                "source_row": line,
+                "input_smiles": reg_id,
+                "smiles": smiles,
+                "inchikey": inchikey(parse_smiles(smiles)),
+                "assay_id": assay_id,
+                "value_raw": raw_value,
+                "unit_raw": row.get(unit_col) or default_unit,
+                "qualifier": pactivity_qualifier(qualifier, unit).value,
+                "value": value,
+                "unit": unit,
+                "pactivity": pact,
+                "replicate": row.get("replicate") or None,
+                "date": row.get("date") or None,
+            }
+        )
     if n_rows == 0:
         raise InputFileError(f"{path}: no rows")
     return ParsedResults(pd.DataFrame(rows), failed, rejects, n_rows)

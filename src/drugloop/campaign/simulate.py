@@ -77,16 +77,22 @@ class SimulationResult:
 def read_smiles_column(path: str | Path, smiles_col: str = "smiles") -> list[str]:
     frame = _read_table(path)
     if smiles_col not in frame.columns:
-        raise InputFileError(f"{path}: column {smiles_col!r} not found; columns are {list(frame.columns)}")
+        raise InputFileError(
+            f"{path}: column {smiles_col!r} not found; columns are {list(frame.columns)}"
+        )
     return frame[smiles_col].astype(str).tolist()
 
 
-def read_oracle(path: str | Path, smiles_col: str = "smiles", score_col: str = "score") -> dict[str, float]:
+def read_oracle(
+    path: str | Path, smiles_col: str = "smiles", score_col: str = "score"
+) -> dict[str, float]:
     """Canonical SMILES → measured value; non-numeric values are treated as failures (skipped)."""
     frame = _read_table(path)
     missing = [c for c in (smiles_col, score_col) if c not in frame.columns]
     if missing:
-        raise InputFileError(f"{path}: column(s) {missing} not found; columns are {list(frame.columns)}")
+        raise InputFileError(
+            f"{path}: column(s) {missing} not found; columns are {list(frame.columns)}"
+        )
     values = pd.to_numeric(frame[score_col], errors="coerce").to_numpy()
     oracle: dict[str, float] = {}
     for smi, value in zip(frame[smiles_col].astype(str), values, strict=True):
@@ -99,7 +105,11 @@ def read_oracle(path: str | Path, smiles_col: str = "smiles", score_col: str = "
 def _read_table(path: str | Path) -> pd.DataFrame:
     with open_text(path) as handle:
         try:
-            frame = pd.read_csv(handle, sep=None, engine="python") if str(path).endswith(".tsv") else pd.read_csv(handle)
+            frame = (
+                pd.read_csv(handle, sep=None, engine="python")
+                if str(path).endswith(".tsv")
+                else pd.read_csv(handle)
+            )
         except pd.errors.EmptyDataError:
             raise InputFileError(f"{path}: empty file") from None
     if frame.empty:
@@ -135,8 +145,12 @@ def simulate_campaign(
     n_batch = max(1, math.ceil(config.batch_frac * len(smiles)))
     tested = np.zeros(len(smiles), dtype=bool)
     result = SimulationResult(
-        config=config.model_dump(), pool_size=len(pool), n_with_value=n_valued, top_k=top_k,
-        top_threshold=float(sign * truth[order[top_k - 1]]), invalid_pool_smiles=len(pool) - len(smiles),
+        config=config.model_dump(),
+        pool_size=len(pool),
+        n_with_value=n_valued,
+        top_k=top_k,
+        top_threshold=float(sign * truth[order[top_k - 1]]),
+        invalid_pool_smiles=len(pool) - len(smiles),
     )
 
     def record(round_index: int, chosen: np.ndarray, started: float) -> None:
@@ -144,10 +158,14 @@ def simulate_campaign(
         measured = tested & has_value
         best = float(sign * truth[measured].max()) if measured.any() else None
         rec = RoundRecord(
-            round=round_index, n_selected=len(chosen), n_tested=int(tested.sum()),
-            n_failed=int((tested & ~has_value).sum()), fraction_tested=float(tested.mean()),
+            round=round_index,
+            n_selected=len(chosen),
+            n_tested=int(tested.sum()),
+            n_failed=int((tested & ~has_value).sum()),
+            fraction_tested=float(tested.mean()),
             top_found=int((tested & is_top).sum()),
-            fraction_top_found=float((tested & is_top).sum() / top_k), best_value=best,
+            fraction_top_found=float((tested & is_top).sum() / top_k),
+            best_value=best,
             seconds=round(time.perf_counter() - started, 3),
         )
         result.rounds.append(rec)
@@ -165,13 +183,20 @@ def simulate_campaign(
             untested = np.flatnonzero(~tested)
             chosen = rng.choice(untested, size=min(n_batch, len(untested)), replace=False)
         else:
-            model = create_model(config.model, seed=config.seed + round_index, **config.model_params)
+            model = create_model(
+                config.model, seed=config.seed + round_index, **config.model_params
+            )
             model.fit([smiles[i] for i in measured], truth[measured])
             candidates = np.flatnonzero(~tested)
             mean, std = model._predict_mean_std([smiles[i] for i in candidates])
-            utility = acquisition_scores(config.acquisition, mean, std,
-                                         best=truth[measured].max(), rng=rng,
-                                         **config.acquisition_params)
+            utility = acquisition_scores(
+                config.acquisition,
+                mean,
+                std,
+                best=truth[measured].max(),
+                rng=rng,
+                **config.acquisition_params,
+            )
             chosen = candidates[select_top(utility, n_batch)]
         record(round_index, chosen, start)
     return result

@@ -17,7 +17,9 @@ def to_svg(mol: Chem.Mol, size: tuple[int, int] = (300, 250), legend: str = "") 
     return drawer.GetDrawingText()
 
 
-def to_png(mol: Chem.Mol, path: str | Path, size: tuple[int, int] = (300, 250), legend: str = "") -> Path:
+def to_png(
+    mol: Chem.Mol, path: str | Path, size: tuple[int, int] = (300, 250), legend: str = ""
+) -> Path:
     drawer = rdMolDraw2D.MolDraw2DCairo(*size)
     rdMolDraw2D.PrepareAndDrawMolecule(drawer, mol, legend=legend)
     drawer.FinishDrawing()
@@ -26,7 +28,13 @@ def to_png(mol: Chem.Mol, path: str | Path, size: tuple[int, int] = (300, 250), 
     return path
 
 
-def grid_svg(mols: Sequence[Chem.Mol], legends: Sequence[str] | None = None, per_row: int = 4) -> str:
+def grid_svg(
+    mols: Sequence[Chem.Mol], legends: Sequence[str] | None = None, per_row: int = 4
+) -> str:
     return Draw.MolsToGridImage(
-        list(mols), molsPerRow=per_row, subImgSize=(250, 200), legends=list(legends or []), useSVG=True
+        list(mols),
+        molsPerRow=per_row,
+        subImgSize=(250, 200),
+        legends=list(legends or []),
+        useSVG=True,
     )

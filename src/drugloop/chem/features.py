@@ -35,7 +35,9 @@ def _morgan_generator(radius: int, n_bits: int):
     return rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=n_bits)
 
 
-def morgan_fingerprint(mol: Chem.Mol, radius: int = 2, n_bits: int = 2048, counts: bool = False) -> np.ndarray:
+def morgan_fingerprint(
+    mol: Chem.Mol, radius: int = 2, n_bits: int = 2048, counts: bool = False
+) -> np.ndarray:
     gen = _morgan_generator(radius, n_bits)
     if counts:
         return gen.GetCountFingerprintAsNumPy(mol).astype(np.float32)

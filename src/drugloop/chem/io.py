@@ -17,7 +17,15 @@ from rdkit import Chem
 
 from drugloop.chem.molecule import InvalidMoleculeError, Standardizer, parse_smiles
 
-SMILES_COLUMN_GUESSES = ("smiles", "SMILES", "Smiles", "canonical_smiles", "Drug", "mol", "structure")
+SMILES_COLUMN_GUESSES = (
+    "smiles",
+    "SMILES",
+    "Smiles",
+    "canonical_smiles",
+    "Drug",
+    "mol",
+    "structure",
+)
 
 
 class InputFileError(ValueError):
@@ -101,11 +109,16 @@ def table_columns(path: str | Path) -> list[str]:
     return [h.strip() for h in header]
 
 
-def _iter_raw(path: Path, smiles_col: str | None) -> Iterator[tuple[int, str, dict[str, str], Chem.Mol | None]]:
+def _open_binary(path: Path) -> io.BufferedIOBase:
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # noqa: SIM115
+
+
+def _iter_raw(
+    path: Path, smiles_col: str | None
+) -> Iterator[tuple[int, str, dict[str, str], Chem.Mol | None]]:
     suffix = _base_suffix(path)
     if suffix in (".sdf", ".sd", ".mol"):
-        opener = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
-        with opener as handle:
+        with _open_binary(path) as handle:
             supplier = Chem.ForwardSDMolSupplier(handle, sanitize=False, removeHs=False)
             for index, mol in enumerate(supplier, start=1):
                 fields = mol.GetPropsAsDict() if mol is not None else {}
@@ -156,9 +169,15 @@ def iter_molecule_batches(
         except InvalidMoleculeError as exc:
             errors.append(RecordError(str(path), record_no, str(text), exc.reason))
         except Exception as exc:  # RDKit sanitization of SDF records
-            errors.append(RecordError(str(path), record_no, str(text), f"invalid structure ({exc})"))
+            errors.append(
+                RecordError(str(path), record_no, str(text), f"invalid structure ({exc})")
+            )
         else:
-            records.append(MoleculeRecord(str(path), record_no, str(text), std.smiles, std.inchikey, std.mol, fields))
+            records.append(
+                MoleculeRecord(
+                    str(path), record_no, str(text), std.smiles, std.inchikey, std.mol, fields
+                )
+            )
         if len(records) + len(errors) >= batch_size:
             yield ReadResult(records, errors)
             records, errors = [], []

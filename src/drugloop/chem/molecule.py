@@ -39,7 +39,9 @@ def parse_smiles(smiles: object) -> Chem.Mol:
     try:
         Chem.SanitizeMol(mol)
     except Exception as exc:  # RDKit raises several sanitization exception types
-        raise InvalidMoleculeError(smiles, f"invalid chemistry ({exc.__class__.__name__})") from None
+        raise InvalidMoleculeError(
+            smiles, f"invalid chemistry ({exc.__class__.__name__})"
+        ) from None
     if mol.GetNumAtoms() == 0:
         raise InvalidMoleculeError(smiles, "no atoms")
     return mol

@@ -64,7 +64,9 @@ class StructuralAlerts:
     def __init__(self, catalogs: tuple[str, ...] = ("PAINS", "BRENK", "NIH")) -> None:
         unknown = set(catalogs) - set(ALERT_CATALOGS)
         if unknown:
-            raise ValueError(f"unknown alert catalogs {sorted(unknown)}; known: {sorted(ALERT_CATALOGS)}")
+            raise ValueError(
+                f"unknown alert catalogs {sorted(unknown)}; known: {sorted(ALERT_CATALOGS)}"
+            )
         self._catalogs: dict[str, FilterCatalog] = {}
         for name in catalogs:
             params = FilterCatalogParams()

@@ -37,13 +37,22 @@ def simulate(
         simulate_campaign,
     )
 
-    config = SimulationConfig(init_frac=init_frac, batch_frac=batch_frac, rounds=rounds, seed=seed,
-                              minimize=minimize, model=model, acquisition=acquisition)
+    config = SimulationConfig(
+        init_frac=init_frac,
+        batch_frac=batch_frac,
+        rounds=rounds,
+        seed=seed,
+        minimize=minimize,
+        model=model,
+        acquisition=acquisition,
+    )
     pool_smiles = read_smiles_column(pool, smiles_col)
     values = read_oracle(oracle, smiles_col, score_col)
     with progress_bar() as bar:
         task = bar.add_task("campaign rounds", total=rounds + 1)
-        result = simulate_campaign(pool_smiles, values, config, progress=lambda _: bar.advance(task))
+        result = simulate_campaign(
+            pool_smiles, values, config, progress=lambda _: bar.advance(task)
+        )
     result.write_json(out)
     console.print(simulation_table(result))
     console.print(f"wrote {out}")
@@ -51,12 +60,27 @@ def simulate(
 
 def simulation_table(result) -> Table:
     table = Table(title=f"top-{result.top_k} recovery (top {result.config['top_frac']:.0%})")
-    for column in ("round", "tested", "% of pool", "failed", "top found", "fraction of top", "best"):
+    for column in (
+        "round",
+        "tested",
+        "% of pool",
+        "failed",
+        "top found",
+        "fraction of top",
+        "best",
+    ):
         table.add_column(column, justify="right")
     for r in result.rounds:
         best = f"{r.best_value:.2f}" if r.best_value is not None else "-"
-        table.add_row(str(r.round), str(r.n_tested), f"{r.fraction_tested:.1%}", str(r.n_failed),
-                      str(r.top_found), f"{r.fraction_top_found:.3f}", best)
+        table.add_row(
+            str(r.round),
+            str(r.n_tested),
+            f"{r.fraction_tested:.1%}",
+            str(r.n_failed),
+            str(r.top_found),
+            f"{r.fraction_top_found:.3f}",
+            best,
+        )
     return table
 
 
@@ -79,7 +103,7 @@ def _frame_table(frame, title: str) -> Table:
 @user_errors
 def init(
     name: str = typer.Argument(..., help="Campaign name."),
-    project: Path = PROJECT_OPTION,
+    project: str = PROJECT_OPTION,
     config: Path | None = typer.Option(None, help="Campaign TOML (see docs/campaigns.md)."),
     assay: str = typer.Option("activity", help="Assay id whose measurements drive the models."),
     pool: Path | None = typer.Option(None, help="Candidate pool (CSV/SMI)."),
@@ -95,8 +119,12 @@ def init(
         settings = CampaignConfig.from_toml(config)
     else:
         settings = CampaignConfig(
-            assay_id=assay, pool=str(pool.resolve()) if pool else None, batch_size=batch_size,
-            acquisition=acquisition, generator=GeneratorSettings(name=generator) if generator else None)
+            assay_id=assay,
+            pool=str(pool.resolve()) if pool else None,
+            batch_size=batch_size,
+            acquisition=acquisition,
+            generator=GeneratorSettings(name=generator) if generator else None,
+        )
     with _store(project) as store:
         Campaign.create(store, name, settings)
     console.print(f"campaign [bold]{name}[/] created in {project}")
@@ -106,7 +134,7 @@ def init(
 @user_errors
 def propose(
     name: str = typer.Argument(...),
-    project: Path = PROJECT_OPTION,
+    project: str = PROJECT_OPTION,
     out_dir: Path = typer.Option(Path("orders"), help="Where the order CSV/SDF are written."),
     batch_size: int | None = typer.Option(None, help="Override the campaign's batch size."),
 ) -> None:
@@ -119,12 +147,19 @@ def propose(
         with progress_bar() as bar:
             task = bar.add_task("designing", total=budget or None)
             proposal = campaign.propose(
-                out_dir, batch_size, progress=lambda p: bar.update(task, completed=p.n_scored))
-    shown = proposal.orders.drop(columns=[c for c in ("qed", "sa_score", "alerts_ok")
-                                          if c in proposal.orders.columns])
-    console.print(_frame_table(shown.head(20), f"round {proposal.round}: {len(proposal.orders)} "
-                               f"of {proposal.n_candidates} candidates "
-                               f"(model trained on {proposal.n_training})"))
+                out_dir, batch_size, progress=lambda p: bar.update(task, completed=p.n_scored)
+            )
+    shown = proposal.orders.drop(
+        columns=[c for c in ("qed", "sa_score", "alerts_ok") if c in proposal.orders.columns]
+    )
+    console.print(
+        _frame_table(
+            shown.head(20),
+            f"round {proposal.round}: {len(proposal.orders)} "
+            f"of {proposal.n_candidates} candidates "
+            f"(model trained on {proposal.n_training})",
+        )
+    )
     console.print(f"order written: {proposal.csv_path} and {proposal.sdf_path}")
 
 
@@ -132,8 +167,10 @@ def propose(
 @user_errors
 def import_results(
     name: str = typer.Argument(...),
-    results: Path = typer.Argument(..., help="Results CSV: reg_id, value[, unit, qualifier, status]."),
-    project: Path = PROJECT_OPTION,
+    results: Path = typer.Argument(
+        ..., help="Results CSV: reg_id, value[, unit, qualifier, status]."
+    ),
+    project: str = PROJECT_OPTION,
 ) -> None:
     """Import a lab's results (idempotent); failed syntheses are recorded as such."""
     from drugloop.campaign.campaign import Campaign
@@ -142,14 +179,16 @@ def import_results(
         outcome = Campaign(store, name).import_results(results)
     if outcome.report is not None:
         console.print(str(outcome.report))
-    console.print(f"{outcome.n_measured} measured, {outcome.n_failed} failed syntheses, "
-                  f"{outcome.rejects} rejected" +
-                  (f" (see {outcome.rejects_path})" if outcome.rejects_path else ""))
+    console.print(
+        f"{outcome.n_measured} measured, {outcome.n_failed} failed syntheses, "
+        f"{outcome.rejects} rejected"
+        + (f" (see {outcome.rejects_path})" if outcome.rejects_path else "")
+    )
 
 
 @campaign_app.command("status")
 @user_errors
-def status(name: str = typer.Argument(...), project: Path = PROJECT_OPTION) -> None:
+def status(name: str = typer.Argument(...), project: str = PROJECT_OPTION) -> None:
     """Rounds, their orders by state, and the best measured compound per round."""
     from drugloop.campaign.campaign import Campaign
 

@@ -21,10 +21,14 @@ def register_demo_command(app: typer.Typer) -> None:
         from drugloop.demo import run_demo
 
         console.rule("[bold]drugloop demo")
-        console.print("1. Simulated campaign: MolPAL Enamine 10k docking library, look-up lab, "
-                      "1% random start + five 1% batches (random forest + greedy)")
-        console.print("2. De novo design: PIM1 kinase Ki data from ChEMBL (MoleculeACE), "
-                      "graph GA under the multi-parameter objective\n")
+        console.print(
+            "1. Simulated campaign: MolPAL Enamine 10k docking library, look-up lab, "
+            "1% random start + five 1% batches (random forest + greedy)"
+        )
+        console.print(
+            "2. De novo design: PIM1 kinase Ki data from ChEMBL (MoleculeACE), "
+            "graph GA under the multi-parameter objective\n"
+        )
         with progress_bar() as bar:
             sim = bar.add_task("simulated campaign rounds", total=6)
             design = bar.add_task("designing PIM1 molecules", total=budget)
@@ -47,25 +51,48 @@ def register_demo_command(app: typer.Typer) -> None:
 
 
 def _simulation_table(result) -> Table:
-    table = Table(title=f"Enamine 10k: fraction of the true top-1% ({result.guided.top_k} "
-                        "molecules) found")
+    table = Table(
+        title=f"Enamine 10k: fraction of the true top-1% ({result.guided.top_k} molecules) found"
+    )
     for column in ("round", "tested", "% of library", "drugloop (rf + greedy)", "random"):
         table.add_column(column, justify="right")
     for g, r in zip(result.guided.rounds, result.random.rounds, strict=True):
-        table.add_row(str(g.round), str(g.n_tested), f"{g.fraction_tested:.1%}",
-                      f"{g.fraction_top_found:.3f}", f"{r.fraction_top_found:.3f}")
+        table.add_row(
+            str(g.round),
+            str(g.n_tested),
+            f"{g.fraction_tested:.1%}",
+            f"{g.fraction_top_found:.3f}",
+            f"{r.fraction_top_found:.3f}",
+        )
     return table
 
 
 def _design_table(result) -> Table:
     orders = result.proposal.orders
-    table = Table(title=f"PIM1 round {result.proposal.round}: {len(orders)} novel molecules "
-                        f"proposed from {result.proposal.n_candidates} generated")
-    for column in ("reg id", "SMILES", "pred. pKi ± unc.", "QED", "SA", "alerts ok",
-                   "nearest train sim.", "score"):
+    table = Table(
+        title=f"PIM1 round {result.proposal.round}: {len(orders)} novel molecules "
+        f"proposed from {result.proposal.n_candidates} generated"
+    )
+    for column in (
+        "reg id",
+        "SMILES",
+        "pred. pKi ± unc.",
+        "QED",
+        "SA",
+        "alerts ok",
+        "nearest train sim.",
+        "score",
+    ):
         table.add_column(column, overflow="fold")
     for row in orders.itertuples(index=False):
-        table.add_row(row.reg_id, row.smiles, f"{row.predicted_mean:.2f} ± {row.predicted_std:.2f}",
-                      f"{row.qed:.2f}", f"{row.sa_score:.2f}", "yes" if row.alerts_ok else "no",
-                      f"{row.nearest_train_similarity:.2f}", f"{row.acquisition_score:.3f}")
+        table.add_row(
+            row.reg_id,
+            row.smiles,
+            f"{row.predicted_mean:.2f} ± {row.predicted_std:.2f}",
+            f"{row.qed:.2f}",
+            f"{row.sa_score:.2f}",
+            "yes" if row.alerts_ok else "no",
+            f"{row.nearest_similarity:.2f}",
+            f"{row.acquisition_score:.3f}",
+        )
     return table

@@ -1,4 +1,4 @@
-"""Assay data: parsing, units and censoring, replicate aggregation, splits, and the project store."""
+"""Assay data: parsing, units, censoring, replicate aggregation, splits and the project store."""
 
 from drugloop.data.assays import (
     AssayReadResult,

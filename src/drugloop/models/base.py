@@ -94,8 +94,11 @@ class Model(ABC):
         self._fit(list(smiles), y)
         self._train_fps = [fp for fp in bit_vectors(smiles) if fp is not None]
         self.card = ModelCard(
-            model=self.name, params=self.params(), n_train=len(smiles),
-            training_data_sha256=_hash_training_data(smiles, y), versions=library_versions(),
+            model=self.name,
+            params=self.params(),
+            n_train=len(smiles),
+            training_data_sha256=_hash_training_data(smiles, y),
+            versions=library_versions(),
         )
         return self
 
@@ -107,8 +110,9 @@ class Model(ABC):
         smiles = list(smiles)
         mean, std = self._predict_mean_std(smiles)
         similarity = max_tanimoto(bit_vectors(smiles), self._train_fps)
-        return Prediction(mean=mean, std=std, in_domain=similarity >= self.domain_threshold,
-                          similarity=similarity)
+        return Prediction(
+            mean=mean, std=std, in_domain=similarity >= self.domain_threshold, similarity=similarity
+        )
 
     def save(self, directory: str | Path) -> Path:
         directory = Path(directory)
@@ -142,9 +146,13 @@ def library_versions() -> dict[str, str]:
     import rdkit
     import sklearn
 
-    return {"python": platform.python_version(), "rdkit": rdkit.__version__,
-            "scikit-learn": sklearn.__version__, "lightgbm": lightgbm.__version__,
-            "numpy": np.__version__}
+    return {
+        "python": platform.python_version(),
+        "rdkit": rdkit.__version__,
+        "scikit-learn": sklearn.__version__,
+        "lightgbm": lightgbm.__version__,
+        "numpy": np.__version__,
+    }
 
 
 def _hash_training_data(smiles: Sequence[str], y: np.ndarray) -> str:

@@ -43,8 +43,15 @@ class RandomForestModel(_FingerprintModel):
 
     name = "rf"
 
-    def __init__(self, n_estimators: int = 200, min_samples_leaf: int = 1, max_features: float = 0.33,
-                 n_jobs: int = 2, seed: int = 0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        n_estimators: int = 200,
+        min_samples_leaf: int = 1,
+        max_features: float = 0.33,
+        n_jobs: int = 2,
+        seed: int = 0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.n_estimators = n_estimators
         self.min_samples_leaf = min_samples_leaf
@@ -54,13 +61,20 @@ class RandomForestModel(_FingerprintModel):
         self.forest: RandomForestRegressor | None = None
 
     def params(self) -> dict[str, Any]:
-        return {**super().params(), "n_estimators": self.n_estimators,
-                "min_samples_leaf": self.min_samples_leaf, "max_features": self.max_features}
+        return {
+            **super().params(),
+            "n_estimators": self.n_estimators,
+            "min_samples_leaf": self.min_samples_leaf,
+            "max_features": self.max_features,
+        }
 
     def _fit(self, smiles: Sequence[str], y: np.ndarray) -> None:
         self.forest = RandomForestRegressor(
-            n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf,
-            max_features=self.max_features, n_jobs=self.n_jobs, random_state=self.seed,
+            n_estimators=self.n_estimators,
+            min_samples_leaf=self.min_samples_leaf,
+            max_features=self.max_features,
+            n_jobs=self.n_jobs,
+            random_state=self.seed,
         ).fit(self.featurizer.transform(smiles), y)
 
     def _predict_mean_std(self, smiles: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -75,8 +89,16 @@ class LightGBMEnsembleModel(_FingerprintModel):
 
     name = "lgbm"
 
-    def __init__(self, n_members: int = 5, n_estimators: int = 300, learning_rate: float = 0.05,
-                 num_leaves: int = 31, n_jobs: int = 2, seed: int = 0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        n_members: int = 5,
+        n_estimators: int = 300,
+        learning_rate: float = 0.05,
+        num_leaves: int = 31,
+        n_jobs: int = 2,
+        seed: int = 0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.n_members = n_members
         self.n_estimators = n_estimators
@@ -87,8 +109,13 @@ class LightGBMEnsembleModel(_FingerprintModel):
         self.members: list = []
 
     def params(self) -> dict[str, Any]:
-        return {**super().params(), "n_members": self.n_members, "n_estimators": self.n_estimators,
-                "learning_rate": self.learning_rate, "num_leaves": self.num_leaves}
+        return {
+            **super().params(),
+            "n_members": self.n_members,
+            "n_estimators": self.n_estimators,
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+        }
 
     def _fit(self, smiles: Sequence[str], y: np.ndarray) -> None:
         import lightgbm as lgb
@@ -100,10 +127,16 @@ class LightGBMEnsembleModel(_FingerprintModel):
         for member in range(self.n_members):
             rows = rng.integers(0, len(y), len(y))
             model = lgb.LGBMRegressor(
-                n_estimators=self.n_estimators, learning_rate=self.learning_rate,
-                num_leaves=self.num_leaves, min_child_samples=min_child, subsample=0.8,
-                subsample_freq=1, colsample_bytree=0.5, n_jobs=self.n_jobs,
-                random_state=self.seed + member, verbose=-1,
+                n_estimators=self.n_estimators,
+                learning_rate=self.learning_rate,
+                num_leaves=self.num_leaves,
+                min_child_samples=min_child,
+                subsample=0.8,
+                subsample_freq=1,
+                colsample_bytree=0.5,
+                n_jobs=self.n_jobs,
+                random_state=self.seed + member,
+                verbose=-1,
             )
             self.members.append(model.fit(X[rows], y[rows]))
 

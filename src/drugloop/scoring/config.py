@@ -166,7 +166,7 @@ def default_config(with_activity: bool = True) -> ScoringConfig:
     """The foundation objective: predicted activity, drug-likeness, synthesizability, alerts.
 
     Activity counts double; the desirability window assumes p-scaled potency (pKi/pIC50:
-    5 ≈ weak, 8 ≈ potent). Alerts act as a veto through the geometric mean.
+    5 ≈ weak, 8 ≈ potent). PAINS/NIH alerts act as a veto through the geometric mean.
     """
     components: list[dict[str, Any]] = []
     if with_activity:
@@ -184,7 +184,10 @@ def default_config(with_activity: bool = True) -> ScoringConfig:
             "type": "sa_score",
             "transform": {"type": "reverse_sigmoid", "low": 2.5, "high": 6.0, "k": 0.5},
         },
-        {"type": "alerts", "transform": {"type": "identity"}},
+        # PAINS and NIH flag assay interference and reactive/toxic groups: veto. Brenk's list
+        # (meant for screening-library triage) vetoes common motifs such as phenol esters, so
+        # it is reported by drugloop.chem but not part of the default veto.
+        {"type": "alerts", "catalogs": ["PAINS", "NIH"], "transform": {"type": "identity"}},
     ]
     return ScoringConfig.from_dict({"aggregation": "geometric", "components": components})
 

@@ -1,0 +1,174 @@
+"""The design–make–test–analyze loop through the project store, on real PIM1 Ki data."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from rdkit import Chem
+from typer.testing import CliRunner
+
+from drugloop.campaign.campaign import Campaign, CampaignError
+from drugloop.campaign.config import CampaignConfig, GeneratorSettings
+from drugloop.chem import standardize_smiles
+from drugloop.cli.main import app
+from drugloop.data.store import ProjectStore
+
+
+@pytest.fixture(scope="module")
+def pim1(bundled_data):
+    df = pd.read_csv(bundled_data / "moleculeace" / "CHEMBL2147_Ki.csv.gz")
+    return df[df.split == "train"].head(250), df[df.split == "test"].head(200)
+
+
+@pytest.fixture
+def project(tmp_path, pim1):
+    train, test = pim1
+    assay = tmp_path / "assay.csv"
+    pd.DataFrame({"smiles": train.smiles, "value": train["exp_mean [nM]"], "unit": "nM"}).to_csv(
+        assay, index=False
+    )
+    pool = tmp_path / "pool.csv"
+    test[["smiles"]].to_csv(pool, index=False)
+    store = ProjectStore(tmp_path / "project.db")
+    store.import_assay_file(assay, default_assay="PIM1")
+    truth = {
+        standardize_smiles(s): v for s, v in zip(test.smiles, test["exp_mean [nM]"], strict=True)
+    }
+    yield store, pool, truth
+    store.close()
+
+
+def _results_file(path, orders, truth, fail_first=0):
+    rows = []
+    for i, row in enumerate(orders.itertuples()):
+        if i < fail_first:
+            rows.append((row.reg_id, "", "failed"))
+        else:
+            rows.append((row.reg_id, truth[row.smiles], ""))
+    pd.DataFrame(rows, columns=["reg_id", "value", "status"]).to_csv(path, index=False)
+    return path
+
+
+def test_round_trip_orders_results_and_retraining(tmp_path, project):
+    store, pool, truth = project
+    campaign = Campaign.create(
+        store, "pim1", CampaignConfig(assay_id="PIM1", pool=str(pool), batch_size=8)
+    )
+    first = campaign.propose(tmp_path / "orders")
+    assert first.round == 0 and first.n_training == 250 and len(first.orders) == 8
+    assert first.orders["acquisition_score"].is_monotonic_decreasing
+    order_csv = pd.read_csv(first.csv_path)
+    assert order_csv["reg_id"].str.match(r"DL-\d{7}").all()
+    sdf_names = [m.GetProp("_Name") for m in Chem.SDMolSupplier(str(first.sdf_path))]
+    assert sdf_names == order_csv["reg_id"].tolist()
+
+    results = _results_file(tmp_path / "results.csv", first.orders, truth, fail_first=2)
+    outcome = campaign.import_results(results)
+    assert (outcome.n_measured, outcome.n_failed, outcome.rejects) == (6, 2, 0)
+    again = campaign.import_results(results)
+    assert again.report.already_imported and len(store.measurements_frame("PIM1")) == 256
+
+    status = campaign.status()
+    assert status.loc[0, "status"] == "complete"
+    assert (status.loc[0, "n_measured"], status.loc[0, "n_failed"]) == (6, 2)
+
+    second = campaign.propose(tmp_path / "orders")
+    assert second.round == 1 and second.n_training == 256
+    assert not set(second.orders["smiles"]) & set(first.orders["smiles"])  # never re-ordered
+
+
+def test_results_validation_names_the_records(tmp_path, project):
+    store, pool, truth = project
+    campaign = Campaign.create(
+        store, "v", CampaignConfig(assay_id="PIM1", pool=str(pool), batch_size=3)
+    )
+    orders = campaign.propose(tmp_path).orders
+    known_unordered = store.compounds_frame()["reg_id"].iloc[0]
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame(
+        {
+            "reg_id": [orders.reg_id[0], "DL-9999999", known_unordered, orders.reg_id[1]],
+            "value": ["12", "5", "7", "lots"],
+            "unit": ["nM", "nM", "nM", "nM"],
+        }
+    ).to_csv(bad, index=False)
+    outcome = campaign.import_results(bad)
+    assert outcome.n_measured == 1 and outcome.rejects == 3
+    rejects = pd.read_csv(outcome.rejects_path)
+    assert rejects["record"].tolist() == [3, 4, 5]
+    assert rejects["reason"].tolist()[:2] == [
+        "unknown registration id",
+        "compound was never ordered in this campaign",
+    ]
+    assert "lots" in rejects["reason"].iloc[2]
+
+
+def test_generator_candidates_are_novel_and_recorded(tmp_path, project):
+    store, _, _ = project
+    config = CampaignConfig(
+        assay_id="PIM1", batch_size=5, generator=GeneratorSettings(budget=150, n_candidates=40)
+    )
+    campaign = Campaign.create(store, "gen", config)
+    proposal = campaign.propose(tmp_path)
+    train = set(campaign.training_set()[0])
+    assert len(proposal.orders) == 5 and not set(proposal.orders["smiles"]) & train
+    assert (proposal.orders["source"] == "graph_ga").all()
+    assert len(store.designs_frame("gen")) == 40
+
+
+def test_first_round_without_data_samples_the_pool(tmp_path, pim1):
+    _, test = pim1
+    pool = tmp_path / "pool.csv"
+    test[["smiles"]].to_csv(pool, index=False)
+    with ProjectStore(tmp_path / "empty.db") as store:
+        campaign = Campaign.create(
+            store, "cold", CampaignConfig(assay_id="X", pool=str(pool), batch_size=6)
+        )
+        proposal = campaign.propose(tmp_path)
+        assert len(proposal.orders) == 6 and (proposal.orders["source"] == "pool-random").all()
+        no_pool = Campaign.create(store, "nothing", CampaignConfig(assay_id="X"))
+        with pytest.raises(CampaignError, match="no pool"):
+            no_pool.propose(tmp_path)
+
+
+def test_cli_loop(tmp_path, pim1):
+    train, test = pim1
+    runner = CliRunner()
+    assay, pool, db = tmp_path / "a.csv", tmp_path / "p.csv", tmp_path / "cli.db"
+    pd.DataFrame({"smiles": train.smiles, "value": train["exp_mean [nM]"]}).to_csv(
+        assay, index=False
+    )
+    test[["smiles"]].to_csv(pool, index=False)
+
+    def run(*args):
+        return runner.invoke(app, [*args, "--project", str(db)])
+
+    ingest = run("ingest", str(assay), "--default-unit", "nM", "--assay", "PIM1")
+    assert ingest.exit_code == 0 and "250 added" in ingest.output
+    assert "already imported" in run("ingest", str(assay), "--default-unit", "nM").output
+    assert (
+        run(
+            "campaign", "init", "c1", "--assay", "PIM1", "--pool", str(pool), "--batch-size", "4"
+        ).exit_code
+        == 0
+    )
+    proposed = run("campaign", "propose", "c1", "--out-dir", str(tmp_path / "o"))
+    assert proposed.exit_code == 0, proposed.output
+    order = pd.read_csv(tmp_path / "o" / "c1_round0_order.csv")
+    results = tmp_path / "r.csv"
+    pd.DataFrame(
+        {"reg_id": order.reg_id, "value": [">10000", "50", "3", "800"], "unit": "nM"}
+    ).to_csv(results, index=False)
+    imported = run("campaign", "import", "c1", str(results))
+    assert imported.exit_code == 0 and "4 measured" in imported.output
+    stored = ProjectStore(db).measurements_frame("PIM1")
+    censored = (
+        stored[stored["value_raw"] == ">10000"]
+        if "value_raw" in stored
+        else stored[stored["value"] == 10000]
+    )
+    assert censored["qualifier"].tolist() == ["<"]  # > 10 µM Ki means pKi < 5, kept censored
+    status = run("campaign", "status", "c1")
+    assert status.exit_code == 0 and "complete" in status.output
+    missing = run("campaign", "status", "nope")
+    assert missing.exit_code == 2 and "c1" in missing.output
