@@ -20,7 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from drugloop.campaign.simulate import SimulationConfig, read_oracle, read_smiles_column, simulate_campaign
+from drugloop.campaign.simulate import (
+    SimulationConfig,
+    read_oracle,
+    read_smiles_column,
+    simulate_campaign,
+)
 from drugloop.paths import data_dir
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -50,9 +55,13 @@ def run_part(arm: str, seed: int, pool: list[str], oracle: dict[str, float]) -> 
 
 
 def summarize(seeds: list[int]) -> dict:
-    summary: dict = {"benchmark": "active_learning", "library": "Enamine10k (MolPAL)",
-                     "protocol": "init 1% random + 5 x 1% batches; top-1% recovery after 6%",
-                     "machine": f"{platform.machine()}, {platform.python_version()}", "arms": {}}
+    summary: dict = {
+        "benchmark": "active_learning",
+        "library": "Enamine10k (MolPAL)",
+        "protocol": "init 1% random + 5 x 1% batches; top-1% recovery after 6%",
+        "machine": f"{platform.machine()}, {platform.python_version()}",
+        "arms": {},
+    }
     for arm in ARMS:
         runs = []
         for seed in seeds:
@@ -66,7 +75,9 @@ def summarize(seeds: list[int]) -> dict:
         summary["arms"][arm] = {
             "seeds": [r["config"]["seed"] for r in runs],
             "fraction_top1pct_found_mean": round(float(finals.mean()), 4),
-            "fraction_top1pct_found_sd": round(float(finals.std(ddof=1)) if len(finals) > 1 else 0.0, 4),
+            "fraction_top1pct_found_sd": round(
+                float(finals.std(ddof=1)) if len(finals) > 1 else 0.0, 4
+            ),
             "per_seed": [round(float(f), 4) for f in finals],
             "per_round_mean": [round(float(v), 4) for v in per_round.mean(axis=0)],
             "mean_wall_seconds": round(float(np.mean([r["wall_seconds"] for r in runs])), 1),
@@ -77,11 +88,17 @@ def summarize(seeds: list[int]) -> dict:
 
 
 def markdown(summary: dict) -> str:
-    lines = ["# Active learning — Enamine 10k, top-1% recovery after 6% tested", "",
-             "| method | fraction of top-1% found | seeds | s/run |", "|---|---|---|---|"]
+    lines = [
+        "# Active learning — Enamine 10k, top-1% recovery after 6% tested",
+        "",
+        "| method | fraction of top-1% found | seeds | s/run |",
+        "|---|---|---|---|",
+    ]
     for arm, s in summary["arms"].items():
-        lines.append(f"| {arm} | {s['fraction_top1pct_found_mean']:.3f} ± "
-                     f"{s['fraction_top1pct_found_sd']:.3f} | {len(s['seeds'])} | {s['mean_wall_seconds']} |")
+        lines.append(
+            f"| {arm} | {s['fraction_top1pct_found_mean']:.3f} ± "
+            f"{s['fraction_top1pct_found_sd']:.3f} | {len(s['seeds'])} | {s['mean_wall_seconds']} |"
+        )
     for name, value in ANCHORS.items():
         lines.append(f"| {name} (anchor) | {value} | 5 | |")
     lines += ["", "Reproduce: `.venv/bin/python benchmarks/active_learning.py`"]

@@ -155,6 +155,10 @@ def test_cli_loop(tmp_path, pim1):
     proposed = run("campaign", "propose", "c1", "--out-dir", str(tmp_path / "o"))
     assert proposed.exit_code == 0, proposed.output
     order = pd.read_csv(tmp_path / "o" / "c1_round0_order.csv")
+    # SMILES are shown verbatim: "[nH]" must not be swallowed as Rich markup
+    assert all(smiles in proposed.output for smiles in order["smiles"])
+    shown = runner.invoke(app, ["ingest", str(tmp_path / "missing[nH].csv"), "--project", str(db)])
+    assert shown.exit_code == 2 and "missing[nH].csv" in shown.output
     results = tmp_path / "r.csv"
     pd.DataFrame(
         {"reg_id": order.reg_id, "value": [">10000", "50", "3", "800"], "unit": "nM"}

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from drugloop.cli.console import console, progress_bar, user_errors
+from drugloop.cli.console import console, plain, progress_bar, user_errors
 from drugloop.cli.data import PROJECT_OPTION
 
 campaign_app = typer.Typer(help="Design–make–test–analyze campaigns.", no_args_is_help=True)
@@ -55,7 +55,7 @@ def simulate(
         )
     result.write_json(out)
     console.print(simulation_table(result))
-    console.print(f"wrote {out}")
+    console.print(plain(f"wrote {out}"))
 
 
 def simulation_table(result) -> Table:
@@ -95,7 +95,7 @@ def _frame_table(frame, title: str) -> Table:
     for column in frame.columns:
         table.add_column(str(column), overflow="fold")
     for row in frame.itertuples(index=False):
-        table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
+        table.add_row(*[plain(v) for v in row])
     return table
 
 
@@ -127,7 +127,7 @@ def init(
         )
     with _store(project) as store:
         Campaign.create(store, name, settings)
-    console.print(f"campaign [bold]{name}[/] created in {project}")
+    console.print(f"campaign [bold]{plain(name)}[/] created in {plain(project)}")
 
 
 @campaign_app.command("propose")
@@ -145,7 +145,8 @@ def propose(
         campaign = Campaign(store, name)
         budget = campaign.config.generator.budget if campaign.config.generator else 0
         with progress_bar() as bar:
-            task = bar.add_task("designing", total=budget or None)
+            label = "generating and scoring" if budget else "training and scoring candidates"
+            task = bar.add_task(label, total=budget or None)
             proposal = campaign.propose(
                 out_dir, batch_size, progress=lambda p: bar.update(task, completed=p.n_scored)
             )
@@ -160,7 +161,7 @@ def propose(
             f"(model trained on {proposal.n_training})",
         )
     )
-    console.print(f"order written: {proposal.csv_path} and {proposal.sdf_path}")
+    console.print(plain(f"order written: {proposal.csv_path} and {proposal.sdf_path}"))
 
 
 @campaign_app.command("import")
@@ -178,7 +179,7 @@ def import_results(
     with _store(project) as store:
         outcome = Campaign(store, name).import_results(results)
     if outcome.report is not None:
-        console.print(str(outcome.report))
+        console.print(plain(outcome.report))
     console.print(
         f"{outcome.n_measured} measured, {outcome.n_failed} failed syntheses, "
         f"{outcome.rejects} rejected"
@@ -195,4 +196,4 @@ def status(name: str = typer.Argument(...), project: str = PROJECT_OPTION) -> No
     with _store(project) as store:
         frame = Campaign(store, name).status()
     frame = frame.drop(columns=["created_at"])
-    console.print(_frame_table(frame, f"campaign {name}"))
+    console.print(_frame_table(frame, plain(f"campaign {name}")))

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 console = Console(width=None if sys.stdout.isatty() else 150)
@@ -28,10 +29,15 @@ def user_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except (InputFileError, UnknownPluginError, FileNotFoundError, ValueError, KeyError) as exc:
-            err_console.print(f"[bold red]error:[/] {exc}")
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
             raise typer.Exit(code=2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def plain(value: object) -> str:
+    """Data shown as-is: SMILES such as ``c[nH]c`` must not be read as Rich markup."""
+    return escape(f"{value:.3f}" if isinstance(value, float) else str(value))
 
 
 def progress_bar() -> Progress:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from drugloop.cli.console import console, user_errors
+from drugloop.cli.console import console, plain, user_errors
 
 PROJECT_OPTION = typer.Option(
     "drugloop.db",
@@ -55,4 +55,4 @@ def register_data_commands(app: typer.Typer) -> None:
                 replicate_col=replicate_col,
                 date_col=date_col,
             )
-        console.print(str(report))
+        console.print(plain(report))

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from drugloop.cli.console import console, progress_bar, user_errors
+from drugloop.cli.console import console, plain, progress_bar, user_errors
 
 
 def register_demo_command(app: typer.Typer) -> None:
@@ -41,13 +41,13 @@ def register_demo_command(app: typer.Typer) -> None:
 
             result = run_demo(out_dir, budget=budget, progress=progress)
         console.print(_simulation_table(result))
-        console.print(f"\nPIM1: {result.import_report}")
+        console.print("\nPIM1: " + plain(result.import_report))
         console.print(_design_table(result))
         files = Table(title="files written", show_header=False)
         for label, path in result.files.items():
-            files.add_row(label, str(path))
+            files.add_row(label, plain(path))
         console.print(files)
-        console.print(f"Everything is in [bold]{out_dir.resolve()}[/].")
+        console.print(f"Everything is in [bold]{plain(out_dir.resolve())}[/].")
 
 
 def _simulation_table(result) -> Table:
