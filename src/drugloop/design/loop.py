@@ -17,6 +17,7 @@ import pandas as pd
 
 from drugloop.chem.molecule import try_canonical
 from drugloop.design.base import Generator
+from drugloop.design.safety import SafetyGuard, check_objective
 
 
 class ScoreLike(Protocol):
@@ -49,6 +50,7 @@ class DesignResult:
     molecules: pd.DataFrame
     budget: int
     stop_reason: str
+    n_withheld: int = 0  # molecules the safety guard withheld (never scored, never written)
 
     @property
     def n_oracle_calls(self) -> int:
@@ -79,14 +81,19 @@ def optimize(
     batch_size: int = 100,
     progress: Callable[[DesignProgress], None] | None = None,
     max_idle_rounds: int = 3,
+    safety: SafetyGuard | None = None,
 ) -> DesignResult:
     """Run ask/score/tell until ``budget`` unique molecules are scored or the generator dries up.
 
     A generator that proposes nothing new for ``max_idle_rounds`` asks in a row ends the run
-    early; ``stop_reason`` says which happened.
+    early; ``stop_reason`` says which happened. The safety guard is always on: the objective
+    is checked first (:func:`check_objective`), and chemical-weapon structures are withheld
+    (told a score of 0, never scored, never in the result; counted in ``n_withheld``).
     """
     if budget < 1 or batch_size < 1:
         raise ValueError("budget and batch_size must be ≥ 1")
+    safety = safety or SafetyGuard()
+    check_objective(scoring_function, safety)
     known: dict[str, float] = {}
     frames: list[pd.DataFrame] = []
     n_scored, round_no, idle, best = 0, 0, 0, -np.inf
@@ -96,6 +103,7 @@ def optimize(
         fresh, fresh_keys, repeats = _split_new(generator.ask(want), known, want)
         if repeats:
             generator.tell([s for s, _ in repeats], np.array([known[k] for _, k in repeats]))
+        fresh, fresh_keys = _withhold(fresh, fresh_keys, safety, generator, known)
         if not fresh:
             idle += 1
             if idle >= max_idle_rounds:
@@ -113,7 +121,37 @@ def optimize(
         if progress is not None:
             progress(DesignProgress(round_no, n_scored, budget, best, float(totals.max())))
     molecules = pd.concat(frames, ignore_index=True) if frames else _empty_frame()
-    return DesignResult(molecules=molecules, budget=budget, stop_reason=stop_reason)
+    return DesignResult(
+        molecules=molecules,
+        budget=budget,
+        stop_reason=stop_reason,
+        n_withheld=safety.n_withheld,
+    )
+
+
+def _withhold(
+    fresh: list[str],
+    keys: list[str],
+    safety: SafetyGuard,
+    generator: Generator,
+    known: dict[str, float],
+) -> tuple[list[str], list[str]]:
+    """Drop chemical-weapon structures; the generator learns they are worth 0."""
+    if not fresh:
+        return fresh, keys
+    mask = safety.withhold(fresh)
+    if not mask.any():
+        return fresh, keys
+    dropped = [s for s, m in zip(fresh, mask, strict=True) if m]
+    generator.tell(dropped, np.zeros(len(dropped)))
+    for key, m in zip(keys, mask, strict=True):
+        if m:
+            known[key] = 0.0
+    keep = ~mask
+    return (
+        [s for s, k in zip(fresh, keep, strict=True) if k],
+        [s for s, k in zip(keys, keep, strict=True) if k],
+    )
 
 
 def _key(smiles: str) -> str:

@@ -1,0 +1,319 @@
+"""A chemical language model: a SMILES GRU prior, its training, sampling and likelihoods.
+
+The prior learns what drug-like SMILES look like from a real corpus (ZINC250k); reinforcement
+learning (:mod:`drugloop.design.reinvent`) and transfer learning on a user's actives then bend
+it towards an objective. The model is small on purpose (≈1 M parameters, a few MB in float16)
+so it ships inside the package and samples quickly on a CPU.
+
+Train the shipped prior (time-boxed, one thread so it shares a machine politely)::
+
+    python -m drugloop.design.clm train --corpus /path/zinc250k.smi.gz \
+        --out src/drugloop/design/weights/prior_zinc250k.pt --minutes 25
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import math
+import re
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from rdkit import Chem, RDLogger
+from torch import nn
+
+SMILES_TOKEN = re.compile(
+    r"(\[[^\]]+]|Br|Cl|N|O|S|P|F|I|B|C|b|c|n|o|s|p|\(|\)|\.|=|#|-|\+|\\|/|:|~|@|\?|>|\*|\$"
+    r"|%[0-9]{2}|[0-9])"
+)
+PAD, BOS, EOS = "<pad>", "^", "$"
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+DEFAULT_PRIOR = WEIGHTS_DIR / "prior_zinc250k.pt"
+
+
+def tokenize(smiles: str) -> list[str]:
+    """SMILES → tokens (bracket atoms, two-letter halogens and ring-bond labels stay whole)."""
+    tokens = SMILES_TOKEN.findall(smiles)
+    if "".join(tokens) != smiles:
+        raise ValueError(f"cannot tokenize SMILES {smiles!r}")
+    return tokens
+
+
+@dataclass
+class Vocabulary:
+    tokens: list[str]
+
+    def __post_init__(self) -> None:
+        self.index = {t: i for i, t in enumerate(self.tokens)}
+
+    @classmethod
+    def build(cls, smiles: Iterable[str]) -> Vocabulary:
+        seen: dict[str, None] = {}
+        for text in smiles:
+            for token in tokenize(text):
+                seen.setdefault(token)
+        return cls([PAD, BOS, EOS, *sorted(seen)])
+
+    def encode(self, smiles: str) -> list[int] | None:
+        """Token ids with BOS/EOS, or None when a token is outside the vocabulary."""
+        try:
+            return [self.index[BOS], *(self.index[t] for t in tokenize(smiles)), self.index[EOS]]
+        except (KeyError, ValueError):
+            return None
+
+    def decode(self, ids: Sequence[int]) -> str:
+        out = []
+        for i in ids:
+            token = self.tokens[i]
+            if token == EOS:
+                break
+            if token not in (PAD, BOS):
+                out.append(token)
+        return "".join(out)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+
+class SmilesRNN(nn.Module):
+    """Embedding → stacked GRU → logits over the next token."""
+
+    def __init__(self, vocab_size: int, embedding: int = 128, hidden: int = 256, layers: int = 3):
+        super().__init__()
+        self.config = {"embedding": embedding, "hidden": hidden, "layers": layers}
+        self.embed = nn.Embedding(vocab_size, embedding)
+        self.gru = nn.GRU(embedding, hidden, num_layers=layers, batch_first=True)
+        self.head = nn.Linear(hidden, vocab_size)
+
+    def forward(self, ids: torch.Tensor, state: torch.Tensor | None = None):
+        out, state = self.gru(self.embed(ids), state)
+        return self.head(out), state
+
+
+class LanguageModel:
+    """A vocabulary and an RNN: sample SMILES, compute their log-likelihoods, save/load."""
+
+    def __init__(self, vocab: Vocabulary, network: SmilesRNN, max_length: int = 100) -> None:
+        self.vocab = vocab
+        self.network = network
+        self.max_length = max_length
+
+    @classmethod
+    def new(cls, vocab: Vocabulary, **config: int) -> LanguageModel:
+        return cls(vocab, SmilesRNN(len(vocab), **config))
+
+    def clone(self) -> LanguageModel:
+        copy = SmilesRNN(len(self.vocab), **self.network.config)
+        copy.load_state_dict(self.network.state_dict())
+        return LanguageModel(self.vocab, copy, self.max_length)
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, path: str | Path, **metadata: object) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = {k: v.half() for k, v in self.network.state_dict().items()}  # halves the size
+        torch.save(
+            {
+                "tokens": self.vocab.tokens,
+                "config": self.network.config,
+                "state": state,
+                "max_length": self.max_length,
+                "metadata": metadata,
+            },
+            path,
+        )
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path = DEFAULT_PRIOR) -> LanguageModel:
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no language-model weights there")
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        vocab = Vocabulary(list(blob["tokens"]))
+        network = SmilesRNN(len(vocab), **blob["config"])
+        network.load_state_dict({k: v.float() for k, v in blob["state"].items()})
+        model = cls(vocab, network, int(blob.get("max_length", 100)))
+        model.metadata = dict(blob.get("metadata", {}))
+        return model
+
+    # ------------------------------------------------------------------ likelihood / sampling
+
+    def batch(self, smiles: Sequence[str]) -> tuple[torch.Tensor, list[int]]:
+        """Padded id tensor of the encodable SMILES and the indices of those kept."""
+        encoded, kept = [], []
+        for i, text in enumerate(smiles):
+            ids = self.vocab.encode(text)
+            if ids is not None and len(ids) <= self.max_length + 2:
+                encoded.append(ids)
+                kept.append(i)
+        width = max((len(e) for e in encoded), default=2)
+        tensor = torch.zeros((len(encoded), width), dtype=torch.long)
+        for row, ids in enumerate(encoded):
+            tensor[row, : len(ids)] = torch.tensor(ids)
+        return tensor, kept
+
+    def log_likelihood(self, ids: torch.Tensor) -> torch.Tensor:
+        """Sum of next-token log-probabilities per sequence (padding ignored); differentiable."""
+        logits, _ = self.network(ids[:, :-1])
+        logp = torch.log_softmax(logits, dim=-1)
+        target = ids[:, 1:]
+        picked = logp.gather(2, target.unsqueeze(-1)).squeeze(-1)
+        return (picked * (target != 0)).sum(dim=1)
+
+    @torch.no_grad()
+    def sample_ids(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` token sequences (BOS first, EOS-terminated or cut at ``max_length``)."""
+        bos, eos = self.vocab.index[BOS], self.vocab.index[EOS]
+        tokens = torch.full((n, 1), bos, dtype=torch.long)
+        done = torch.zeros(n, dtype=torch.bool)
+        state, step_in, out = None, tokens, [tokens]
+        for _ in range(self.max_length):
+            logits, state = self.network(step_in, state)
+            probs = torch.softmax(logits[:, -1], dim=-1)
+            nxt = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+            nxt = torch.where(done, torch.zeros_like(nxt), nxt)
+            out.append(nxt.unsqueeze(1))
+            done |= nxt == eos
+            if bool(done.all()):
+                break
+            step_in = nxt.unsqueeze(1)
+        return torch.cat(out, dim=1)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> list[str]:
+        return [self.vocab.decode(row.tolist()) for row in self.sample_ids(n, generator)]
+
+
+# ---------------------------------------------------------------------- training
+
+
+def read_corpus(path: str | Path, limit: int | None = None) -> list[str]:
+    """Canonical, stereo-free SMILES from a (gzipped) .smi or one-column CSV file."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    out: dict[str, None] = {}
+    RDLogger.DisableLog("rdApp.*")
+    with opener(path, "rt") as handle:
+        for line in handle:
+            text = line.strip().split(",")[0].split()[0] if line.strip() else ""
+            mol = Chem.MolFromSmiles(text) if text and text.upper() != "SMILES" else None
+            if mol is None:
+                continue
+            out.setdefault(Chem.MolToSmiles(mol, isomericSmiles=False))
+            if limit and len(out) >= limit:
+                break
+    return list(out)
+
+
+def fit(
+    model: LanguageModel,
+    smiles: Sequence[str],
+    minutes: float | None = None,
+    epochs: int = 1,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    seed: int = 0,
+    log: callable | None = None,
+    checkpoint: Path | None = None,
+) -> dict[str, float]:
+    """Teacher-forced maximum likelihood on ``smiles``; stops at ``epochs`` or ``minutes``."""
+    rng = np.random.default_rng(seed)
+    optimizer = torch.optim.Adam(model.network.parameters(), lr=lr)
+    start, step, last_save = time.time(), 0, time.time()
+    smiles = list(smiles)
+    losses: list[float] = []
+    model.network.train()
+    stop = False
+    for epoch in range(epochs):
+        order = rng.permutation(len(smiles))
+        for lo in range(0, len(order), batch_size):
+            ids, _ = model.batch([smiles[i] for i in order[lo : lo + batch_size]])
+            if len(ids) == 0:
+                continue
+            loss = -model.log_likelihood(ids).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.network.parameters(), 5.0)
+            optimizer.step()
+            losses.append(loss.item())
+            step += 1
+            if log and step % 100 == 0:
+                log(f"epoch {epoch} step {step} loss {np.mean(losses[-100:]):.3f}")
+            if checkpoint and time.time() - last_save > 300:
+                model.save(checkpoint, steps=step, partial=True)
+                last_save = time.time()
+            if minutes is not None and time.time() - start > 60 * minutes:
+                stop = True
+                break
+        if stop:
+            break
+    model.network.eval()
+    tail = losses[-100:] if losses else [math.nan]
+    return {"steps": step, "final_loss": float(np.mean(tail)), "seconds": time.time() - start}
+
+
+def validity(smiles: Sequence[str]) -> float:
+    RDLogger.DisableLog("rdApp.*")
+    return float(np.mean([Chem.MolFromSmiles(s) is not None and bool(s) for s in smiles]))
+
+
+def _train_cli(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="train the SMILES GRU prior")
+    parser.add_argument("command", choices=["train"])
+    parser.add_argument("--corpus", required=True)
+    parser.add_argument("--out", default=str(DEFAULT_PRIOR))
+    parser.add_argument("--minutes", type=float, default=25.0)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    corpus = read_corpus(args.corpus)
+    rng = np.random.default_rng(args.seed)
+    rng.shuffle(corpus)
+    held_out, train = corpus[:2000], corpus[2000:]
+    vocab = Vocabulary.build(corpus)
+    model = LanguageModel.new(vocab)
+    print(f"corpus {len(corpus)} molecules, vocabulary {len(vocab)} tokens", flush=True)
+    stats = fit(
+        model,
+        train,
+        minutes=args.minutes,
+        epochs=args.epochs,
+        log=lambda m: print(m, flush=True),
+        checkpoint=Path(args.out),
+        seed=args.seed,
+    )
+    with torch.no_grad():
+        ids, _ = model.batch(held_out)
+        nll = float(-model.log_likelihood(ids).mean())
+    valid = validity(model.sample(1000, torch.Generator().manual_seed(args.seed)))
+    buffer = io.StringIO()
+    print(
+        f"steps {stats['steps']} train loss {stats['final_loss']:.3f} held-out NLL {nll:.3f} "
+        f"validity {valid:.3f} ({stats['seconds']:.0f} s)",
+        file=buffer,
+    )
+    model.save(
+        args.out,
+        corpus=Path(args.corpus).name,
+        n_train=len(train),
+        steps=stats["steps"],
+        held_out_nll=nll,
+        validity=valid,
+        minutes=args.minutes,
+        seed=args.seed,
+    )
+    print(buffer.getvalue().strip(), flush=True)
+
+
+if __name__ == "__main__":
+    _train_cli()
