@@ -113,7 +113,8 @@ def optimize(
         idle, round_no = 0, round_no + 1
         result = scoring_function.score(fresh)
         totals = np.asarray(result.total, dtype=np.float64)
-        generator.tell(fresh, totals)
+        feedback = getattr(result, "feedback", None)
+        generator.tell(fresh, totals if feedback is None else np.asarray(feedback, dtype=float))
         known.update(zip(fresh_keys, totals.tolist(), strict=True))
         frames.append(_batch_frame(result, generator, round_no, n_scored))
         n_scored += len(fresh)

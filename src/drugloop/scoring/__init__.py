@@ -20,7 +20,9 @@ from drugloop.scoring.config import (
     default_config,
     default_objective,
 )
+from drugloop.scoring.diversity import DiversityFilter
 from drugloop.scoring.errors import ScoringConfigError
+from drugloop.scoring.external import ExternalProcess, ExternalProcessError
 from drugloop.scoring.scorer import ScoreResult, ScoringFunction, WeightedComponent, aggregate
 from drugloop.scoring.transforms import (
     TRANSFORMS,
@@ -41,7 +43,10 @@ __all__ = [
     "AlertsComponent",
     "ComponentConfig",
     "ComponentOutput",
+    "DiversityFilter",
     "DoubleSigmoid",
+    "ExternalProcess",
+    "ExternalProcessError",
     "Identity",
     "MoleculeBatch",
     "PredictionLike",

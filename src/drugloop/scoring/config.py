@@ -37,11 +37,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from drugloop.scoring.components import SCORING_COMPONENTS, create_component
+from drugloop.scoring.diversity import DiversityFilter
 from drugloop.scoring.errors import ScoringConfigError, brief
 from drugloop.scoring.scorer import Aggregation, ScoringFunction, WeightedComponent
 from drugloop.scoring.transforms import parse_transform
 
-_RESERVED = {"name", "type", "weight", "transform", "params"}
+_RESERVED = {"name", "type", "weight", "transform", "params", "hard"}
 
 
 class ComponentConfig(BaseModel):
@@ -54,6 +55,7 @@ class ComponentConfig(BaseModel):
     weight: float = Field(1.0, gt=0, allow_inf_nan=False)
     params: dict[str, Any] = Field(default_factory=dict)
     transform: dict[str, Any] = Field(default_factory=lambda: {"type": "identity"})
+    hard: bool = False
 
     @model_validator(mode="before")
     @classmethod
@@ -88,7 +90,9 @@ class ComponentConfig(BaseModel):
             component = create_component(self.type, **self.params)
         except ScoringConfigError as exc:
             raise ScoringConfigError(f"component {self.name!r}: {exc}") from None
-        return WeightedComponent(self.name, component, parse_transform(self.transform), self.weight)
+        return WeightedComponent(
+            self.name, component, parse_transform(self.transform), self.weight, self.hard
+        )
 
 
 class ScoringConfig(BaseModel):
@@ -98,6 +102,7 @@ class ScoringConfig(BaseModel):
 
     aggregation: Aggregation = "geometric"
     components: list[ComponentConfig] = Field(min_length=1)
+    diversity_filter: DiversityFilter | None = None
 
     @model_validator(mode="after")
     def unique_names(self) -> ScoringConfig:
@@ -140,6 +145,10 @@ class ScoringConfig(BaseModel):
             if params:
                 lines.append(f"params = {_toml_value(params)}")
             lines.append(f"transform = {_toml_value(comp.transform)}")
+            if comp.hard:
+                lines.append("hard = true")
+        if self.diversity_filter is not None:
+            lines.insert(1, f"diversity_filter = {_toml_value(self.diversity_filter.model_dump())}")
         return "\n".join(lines) + "\n"
 
 
@@ -156,7 +165,11 @@ def build_scoring_function(
         config = ScoringConfig.from_toml(config)
     elif not isinstance(config, ScoringConfig):
         config = ScoringConfig.from_dict(config)
-    function = ScoringFunction([c.build() for c in config.components], config.aggregation)
+    function = ScoringFunction(
+        [c.build() for c in config.components],
+        config.aggregation,
+        config.diversity_filter.model_copy() if config.diversity_filter else None,
+    )
     if models is not None:
         function.attach_models(models)
     return function

@@ -21,6 +21,7 @@ from drugloop.scoring.components import (
     MoleculeBatch,
     ScoringComponent,
 )
+from drugloop.scoring.diversity import DiversityFilter
 from drugloop.scoring.errors import ScoringConfigError
 from drugloop.scoring.transforms import Identity, Transform
 
@@ -35,6 +36,7 @@ class WeightedComponent:
     component: ScoringComponent
     transform: Transform = field(default_factory=Identity)
     weight: float = 1.0
+    hard: bool = False  # a hard filter: desirability < 0.5 zeroes the total, whatever the rest
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -57,12 +59,15 @@ class ScoreResult:
     total: np.ndarray
     components: pd.DataFrame
     valid: np.ndarray
+    feedback: np.ndarray | None = None  # total after the diversity filter (what generators see)
 
     def __len__(self) -> int:
         return len(self.smiles)
 
     def to_frame(self) -> pd.DataFrame:
         head = pd.DataFrame({"smiles": self.smiles, "score": self.total, "valid": self.valid})
+        if self.feedback is not None:
+            head["feedback"] = self.feedback
         return pd.concat([head, self.components.reset_index(drop=True)], axis=1)
 
 
@@ -70,7 +75,10 @@ class ScoringFunction:
     """Scores SMILES with weighted components aggregated into a total in [0, 1]."""
 
     def __init__(
-        self, components: Sequence[WeightedComponent], aggregation: Aggregation = "geometric"
+        self,
+        components: Sequence[WeightedComponent],
+        aggregation: Aggregation = "geometric",
+        diversity_filter: DiversityFilter | None = None,
     ) -> None:
         if not components:
             raise ScoringConfigError("a scoring function needs at least one component")
@@ -84,6 +92,7 @@ class ScoringFunction:
             )
         self.components = list(components)
         self.aggregation = aggregation
+        self.diversity_filter = diversity_filter
 
     @property
     def names(self) -> list[str]:
@@ -110,10 +119,18 @@ class ScoringFunction:
                 columns[f"{weighted.name}_{key}"] = values
         weights = np.array([c.weight for c in self.components])
         total = aggregate(desirabilities, weights, self.aggregation)
+        hard = [j for j, c in enumerate(self.components) if c.hard]
+        if hard:
+            total[(np.nan_to_num(desirabilities[:, hard], nan=0.0) < 0.5).any(axis=1)] = 0.0
         valid = batch.valid
         total[~valid] = 0.0
         frame = pd.DataFrame(columns, index=pd.RangeIndex(len(batch)))
-        return ScoreResult(smiles=batch.smiles, total=total, components=frame, valid=valid)
+        feedback = None
+        if self.diversity_filter is not None:
+            feedback = self.diversity_filter(batch.smiles, total)
+        return ScoreResult(
+            smiles=batch.smiles, total=total, components=frame, valid=valid, feedback=feedback
+        )
 
     __call__ = score
 
