@@ -7,6 +7,7 @@ import typer
 from drugloop.cli.campaign import campaign_app
 from drugloop.cli.data import register_data_commands
 from drugloop.cli.demo import register_demo_command
+from drugloop.cli.targets import targets_app
 
 app = typer.Typer(
     name="drugloop",
@@ -15,6 +16,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(campaign_app, name="campaign")
+app.add_typer(targets_app, name="targets")
 register_data_commands(app)
 register_demo_command(app)
 

@@ -88,19 +88,18 @@ def hpo_disease_genes() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def gene_id_table(src: Path, hpo_links: pd.DataFrame) -> pd.DataFrame:
-    """One row per HGNC symbol with whatever Entrez/Ensembl protein/UniProt/HGNC ids the tables give."""
+    """One row per HGNC symbol with the Entrez/Ensembl protein/UniProt/HGNC ids the tables give."""
     dg = pd.read_csv(src / RAW_FILES[0], sep="\t", usecols=["geneId", "geneSymbol", "geneName"])
     jen = pd.concat([read_jensen(src / f) for f in RAW_FILES[1:3]])[["gene", "ensp"]]
     ppi = pd.read_csv(src / RAW_FILES[3], sep="\t")
     dc = pd.read_csv(src / RAW_FILES[4], sep="\t", usecols=["GENE", "UNIPROT"]).dropna()
-    pairs = []
-    for genes, acc in zip(dc.GENE, dc.UNIPROT, strict=True):
-        g, a = genes.split("|"), acc.split("|")
-        if len(g) == len(a):
-            pairs.extend(zip(g, a, strict=True))
+    # Complex rows ("A|B") list genes and accessions in unrelated orders: single-gene rows only.
+    single = dc[~dc.GENE.str.contains("|", regex=False)]
+    pairs = list(zip(single.GENE, single.UNIPROT, strict=True))
 
     def joined(frame: pd.DataFrame, key: str, col: str) -> pd.Series:
-        return frame.dropna().astype(str).groupby(key)[col].apply(lambda s: "|".join(sorted(set(s))))
+        grouped = frame.dropna().astype(str).groupby(key)[col]
+        return grouped.apply(lambda s: "|".join(sorted(set(s))))
 
     hgnc = pd.concat([
         ppi[["source_symbol", "source_code"]].set_axis(["gene", "hgnc"], axis=1),

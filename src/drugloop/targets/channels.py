@@ -349,7 +349,7 @@ class NoveltyChannel(Channel):
         n = pubs.reindex(genes).fillna(0)
         scores = (1 - np.log10(1 + n) / 3).clip(0, 1)
         records = pd.DataFrame({"gene": genes, "source": "DisGeNET curated",
-                                "detail": n.astype(int).astype(str) + " PubMed papers (all diseases)",
+                                "detail": n.astype(int).astype(str) + " PubMed (all diseases)",
                                 "score": scores.values})
         return ChannelResult(scores, records)
 

@@ -41,7 +41,7 @@ def name_key(name: str) -> str:
 
 
 def base_name_key(name: str) -> str:
-    """Key of a rare-disease name with its series number/subtype removed ("Alzheimer disease 10")."""
+    """Key of a rare-disease name without its series number/subtype ("Alzheimer disease 10")."""
     text = re.split(r"[,;]", name.lower())[0]
     text = re.sub(r"\b(type|susceptibility to|\d+[a-z]?)\b", " ", text)
     return name_key(text)
