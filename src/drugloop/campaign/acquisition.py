@@ -30,6 +30,39 @@ def upper_confidence_bound(
     return np.asarray(mean, dtype=float) + beta * np.asarray(std, dtype=float)
 
 
+@ACQUISITIONS.register("ei")
+def expected_improvement(
+    mean: np.ndarray, std: np.ndarray, best: float = 0.0, xi: float = 0.01, **_: object
+) -> np.ndarray:
+    """Expected improvement over the best measured value (``xi`` = exploration margin)."""
+    from scipy.stats import norm
+
+    mean, std = np.asarray(mean, dtype=float), np.maximum(np.asarray(std, dtype=float), 1e-9)
+    z = (mean - best - xi) / std
+    return (mean - best - xi) * norm.cdf(z) + std * norm.pdf(z)
+
+
+@ACQUISITIONS.register("pi")
+def probability_of_improvement(
+    mean: np.ndarray, std: np.ndarray, best: float = 0.0, xi: float = 0.01, **_: object
+) -> np.ndarray:
+    """Probability that a candidate beats the best measured value by ``xi``."""
+    from scipy.stats import norm
+
+    mean, std = np.asarray(mean, dtype=float), np.maximum(np.asarray(std, dtype=float), 1e-9)
+    return norm.cdf((mean - best - xi) / std)
+
+
+@ACQUISITIONS.register("thompson")
+def thompson(
+    mean: np.ndarray, std: np.ndarray, rng: np.random.Generator | None = None, **_: object
+) -> np.ndarray:
+    """One draw from each candidate's (independent Gaussian) posterior; top-k of the draw."""
+    rng = rng if rng is not None else np.random.default_rng()
+    mean = np.asarray(mean, dtype=float)
+    return mean + np.asarray(std, dtype=float) * rng.standard_normal(len(mean))
+
+
 @ACQUISITIONS.register("random")
 def random_utility(
     mean: np.ndarray, std: np.ndarray, rng: np.random.Generator | None = None, **_: object

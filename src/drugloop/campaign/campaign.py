@@ -17,12 +17,16 @@ import numpy as np
 import pandas as pd
 from rdkit import Chem
 
+from drugloop.campaign.acquisition import ACQUISITIONS, acquisition_scores
+from drugloop.campaign.batch import BATCH_STRATEGIES, pareto_rank, select_batch
 from drugloop.campaign.config import CampaignConfig
-from drugloop.campaign.lab import parse_results, write_order
+from drugloop.campaign.lab import parse_results, plate_map, write_order
 from drugloop.chem.io import read_molecules, rejects_path_for, write_rejects
+from drugloop.chem.molecule import InvalidMoleculeError, standardize_smiles
 from drugloop.data.assays import aggregate_replicates
 from drugloop.data.store import ImportReport, ProjectStore, file_sha256
 from drugloop.models import Model, create_model
+from drugloop.models import gp as _gp  # noqa: F401  (registers gp, mlp)
 from drugloop.scoring import (
     ComponentConfig,
     ScoringFunction,
@@ -63,9 +67,20 @@ class Campaign:
         self.store = store
         self.name = name
         self.config = CampaignConfig.model_validate(store.get_campaign(name).config)
+        self._costs: dict[str, float] = {}
+
+    @staticmethod
+    def check_config(config: CampaignConfig) -> None:
+        """Unknown plug-in names fail at ``init``, not weeks later at ``propose``."""
+        ACQUISITIONS.get(config.acquisition)
+        BATCH_STRATEGIES.get(config.batch_strategy)
+        from drugloop.models import MODELS
+
+        MODELS.get(config.model)
 
     @classmethod
     def create(cls, store: ProjectStore, name: str, config: CampaignConfig) -> Campaign:
+        cls.check_config(config)
         store.create_campaign(name, config.model_dump(mode="json"))
         return cls(store, name)
 
@@ -120,6 +135,10 @@ class Campaign:
         if not self.config.pool:
             return []
         records = read_molecules(self.config.pool, smiles_col=self.config.pool_smiles_col).records
+        for r in records:
+            cost = pd.to_numeric(r.fields.get(self.config.cost_col), errors="coerce")
+            if cost is not None and np.isfinite(cost):
+                self._costs[r.smiles] = float(cost)
         return list(dict.fromkeys(r.smiles for r in records))
 
     def generated_candidates(self, model: Model, progress: Callable | None = None) -> pd.DataFrame:
@@ -150,28 +169,98 @@ class Campaign:
         rounds = self.store.rounds_frame(self.name)
         return int(rounds["index"].max()) + 1 if len(rounds) else 0
 
+    def _resolve(self, items: list[str] | None, what: str) -> list[str]:
+        """Registration ids or SMILES from a chemist → standardized SMILES (clear errors)."""
+        if not items:
+            return []
+        known = self.store.compounds_frame()
+        by_id = dict(zip(known["reg_id"], known["smiles"], strict=True)) if len(known) else {}
+        out = []
+        for item in items:
+            item = item.strip()
+            if item in by_id:
+                out.append(by_id[item])
+                continue
+            try:
+                out.append(standardize_smiles(item))
+            except InvalidMoleculeError as exc:
+                raise CampaignError(f"{what} {item!r}: not a registration id or SMILES "
+                                    f"({exc.reason})") from None
+        return list(dict.fromkeys(out))
+
     def propose(
-        self, out_dir: str | Path, batch_size: int | None = None, progress: Callable | None = None
+        self,
+        out_dir: str | Path,
+        batch_size: int | None = None,
+        progress: Callable | None = None,
+        pin: list[str] | None = None,
+        veto: list[str] | None = None,
+        add: list[str] | None = None,
     ) -> Proposal:
-        """Choose the next batch, write the order files and record the round."""
+        """Choose the next batch, write the order files and record the round.
+
+        A chemist's ``pin`` (candidates that must be in), ``veto`` (never order) and ``add``
+        (compounds of their own) are applied before the order is finalized; pinned and added
+        compounds are recorded with that decision in the store, vetoes in a decisions file.
+        """
         index = self.next_round()
         excluded = self._excluded()
+        vetoed = set(self._resolve(veto, "veto"))
+        forced = [(s, "pinned") for s in self._resolve(pin, "pin")]
+        forced += [(s, "added") for s in self._resolve(add, "add") if s not in dict(forced)]
+        for smi, _ in forced:
+            if smi in excluded or smi in vetoed:
+                raise CampaignError(f"cannot order {smi}: already ordered/measured or vetoed")
         smiles, _ = self.training_set()
-        pool = [s for s in self.pool_candidates() if s not in excluded]
+        pool = [s for s in self.pool_candidates() if s not in excluded and s not in vetoed]
         n = batch_size or self.config.batch_size
         if len(smiles) < MIN_TRAINING_COMPOUNDS:
             orders, n_candidates = self._initial_batch(pool, self.config.initial_batch_size or n)
         else:
-            orders, n_candidates = self._model_batch(pool, excluded, n, progress)
+            extra = [s for s, _ in forced if s not in set(pool)]
+            orders, n_candidates = self._model_batch(
+                pool + extra, excluded | vetoed, n, progress, forced=dict(forced)
+            )
+        orders = self._apply_forced(orders, forced, n)
         if orders.empty:
             raise CampaignError(f"campaign {self.name!r}: no candidates left to propose")
         self.store.add_round(self.name, index, orders)
         reg_ids = self.store.register(orders["smiles"].tolist())
         orders.insert(0, "reg_id", orders["smiles"].map(reg_ids))
+        if self.config.plate_size:
+            orders = pd.concat(
+                [orders, plate_map(len(orders), self.config.plate_size)], axis=1
+            )
         stem = Path(out_dir) / f"{self.name}_round{index}_order"
         csv_path, sdf_path = write_order(_order_sheet(orders, self.config.assay_id), stem)
+        if vetoed or forced:
+            decisions = [(s, d) for s, d in forced] + [(s, "vetoed") for s in sorted(vetoed)]
+            pd.DataFrame(decisions, columns=["smiles", "decision"]).to_csv(
+                stem.with_name(stem.name.replace("_order", "_decisions")).with_suffix(".csv"),
+                index=False,
+            )
         self.store.set_round_status(self.name, index, "ordered", order_file=csv_path)
         return Proposal(index, orders, csv_path, sdf_path, n_candidates, len(smiles))
+
+    @staticmethod
+    def _apply_forced(
+        orders: pd.DataFrame, forced: list[tuple[str, str]], n: int
+    ) -> pd.DataFrame:
+        """Forced compounds first (with their decision), then the best automatic picks."""
+        orders = orders.assign(decision="auto")
+        if not forced:
+            return orders
+        decision = dict(forced)
+        chosen = orders[orders["smiles"].isin(decision)]
+        missing = [s for s in decision if s not in set(chosen["smiles"])]
+        rows = pd.DataFrame({"smiles": missing, "source": "chemist"})
+        chosen = pd.concat([chosen, rows], ignore_index=True)
+        chosen["decision"] = chosen["smiles"].map(decision)
+        for column in ("acquisition_score", "predicted_mean", "predicted_std"):
+            if column not in chosen:
+                chosen[column] = np.nan
+        rest = orders[~orders["smiles"].isin(decision)].head(max(0, n - len(chosen)))
+        return pd.concat([chosen, rest], ignore_index=True)
 
     def _initial_batch(self, pool: list[str], n: int) -> tuple[pd.DataFrame, int]:
         if not pool:
@@ -193,7 +282,12 @@ class Campaign:
         ), len(pool)
 
     def _model_batch(
-        self, pool: list[str], excluded: set[str], n: int, progress: Callable | None
+        self,
+        pool: list[str],
+        excluded: set[str],
+        n: int,
+        progress: Callable | None,
+        forced: dict[str, str] | None = None,
     ) -> tuple[pd.DataFrame, int]:
         model = self.train_model()
         frames = [pd.DataFrame({"smiles": pool, "source": "pool"})] if pool else []
@@ -214,8 +308,54 @@ class Campaign:
             alerts_ok=scored["alerts_raw"].to_numpy(),
             nearest_similarity=scored["domain_raw"].to_numpy(),
         )
-        best = candidates.sort_values("acquisition_score", ascending=False, kind="stable").head(n)
+        candidates["acquisition_score"] = self._adjusted_scores(candidates, scored)
+        n_pick = n + len(forced or {})  # room for forced picks that are also top candidates
+        picks = self._select(candidates, n_pick)
+        best = candidates.iloc[picks]
         return best.reset_index(drop=True), len(candidates)
+
+    def _adjusted_scores(self, candidates: pd.DataFrame, scored: pd.DataFrame) -> np.ndarray:
+        """Objective score × acquisition (EI/PI/Thompson as a rank desirability) ÷ cost."""
+        score = candidates["acquisition_score"].to_numpy(dtype=float)
+        name = self.config.acquisition
+        if name not in ("greedy", "ucb"):
+            smiles, y = self.training_set()
+            utility = acquisition_scores(
+                name,
+                scored["activity_mean"].to_numpy(),
+                scored["activity_std"].to_numpy(),
+                best=float(np.max(y)),
+                rng=np.random.default_rng(self.config.seed + self.next_round()),
+            )
+            score = score * pd.Series(utility).rank(pct=True).to_numpy()
+        if self.config.cost_weight > 0 and self._costs:
+            cost = candidates["smiles"].map(self._costs).to_numpy(dtype=float)
+            median = np.nanmedian(cost) if np.isfinite(cost).any() else 1.0
+            cost = np.where(np.isfinite(cost), cost, median)
+            score = score / (1.0 + self.config.cost_weight * cost / max(median, 1e-9))
+        return score
+
+    def _select(self, candidates: pd.DataFrame, n: int) -> np.ndarray:
+        score = candidates["acquisition_score"].to_numpy(dtype=float)
+        if self.config.selection == "pareto":
+            objectives = np.column_stack([
+                candidates["predicted_mean"].to_numpy(dtype=float)
+                * (-1.0 if self.config.direction == "minimize" else 1.0),
+                candidates["qed"].to_numpy(dtype=float),
+                -candidates["sa_score"].to_numpy(dtype=float),
+            ])
+            rank = pareto_rank(objectives)
+            # front first, objective score within a front
+            score = -rank.astype(float) + 0.5 * (score - np.nanmin(score)) / (
+                np.ptp(np.nan_to_num(score)) or 1.0
+            )
+        return select_batch(
+            self.config.batch_strategy,
+            score,
+            candidates["smiles"].tolist(),
+            n,
+            **self.config.batch_params,
+        )
 
     # ----------------------------------------------------------------------- make/test
 
@@ -302,5 +442,8 @@ def _order_sheet(orders: pd.DataFrame, assay_id: str) -> pd.DataFrame:
         "qed",
         "sa_score",
         "alerts_ok",
+        "decision",
+        "plate",
+        "well",
     ]
     return sheet[[c for c in keep if c in sheet.columns]].round(4)

@@ -27,8 +27,15 @@ class CampaignConfig(BaseModel):
     direction: Literal["maximize", "minimize"] = "maximize"  # pActivity: higher is better
     model: str = "rf"
     model_params: dict[str, Any] = Field(default_factory=dict)
-    acquisition: Literal["greedy", "ucb"] = "greedy"
+    acquisition: str = "greedy"  # greedy, ucb, ei, pi, thompson (ACQUISITIONS registry)
     ucb_beta: float = 1.0
+    batch_strategy: str = "topk"  # topk, diverse, penalized (BATCH_STRATEGIES registry)
+    batch_params: dict[str, Any] = Field(default_factory=dict)
+    selection: Literal["desirability", "pareto"] = "desirability"
+    cost_col: str = "cost"  # optional per-compound cost column in the pool file
+    cost_weight: float = Field(0.0, ge=0, description="0 ignores cost; 1 halves the score at "
+                               "the median cost")
+    plate_size: int | None = None  # 96 or 384: add a plate map to the order
     batch_size: int = Field(24, ge=1)
     initial_batch_size: int | None = None  # first round when nothing is measured yet
     pool: str | None = None  # CSV/SMI of candidates (enumerated or purchasable)

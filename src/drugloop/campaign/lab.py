@@ -25,6 +25,21 @@ from drugloop.data.assays import (
 )
 
 FAILED_STATUSES = {"failed", "fail", "not made", "synthesis failed", "no compound"}
+PLAUSIBLE_PACTIVITY = (1.0, 14.0)  # outside this, a unit mix-up is far likelier than a result
+
+
+def plate_map(n: int, plate_size: int = 96, prefix: str = "P") -> pd.DataFrame:
+    """Plate and well per compound, filled row-major (A01, A02, … H12 for 96 wells)."""
+    if plate_size not in (96, 384):
+        raise ValueError("plate_size must be 96 or 384")
+    n_rows, n_cols = (8, 12) if plate_size == 96 else (16, 24)
+    wells = [f"{chr(65 + r)}{c + 1:02d}" for r in range(n_rows) for c in range(n_cols)]
+    return pd.DataFrame(
+        {
+            "plate": [f"{prefix}{i // plate_size + 1:03d}" for i in range(n)],
+            "well": [wells[i % plate_size] for i in range(n)],
+        }
+    )
 
 
 def write_order(orders: pd.DataFrame, path_stem: Path) -> tuple[Path, Path]:
@@ -62,6 +77,7 @@ def parse_results(
     qualifier_col: str = "qualifier",
     status_col: str = "status",
     default_unit: str = "nM",
+    replicate_col: str = "replicate",
 ) -> ParsedResults:
     """Parse a lab results file; ``ordered`` maps the campaign's ordered reg ids to SMILES.
 
@@ -73,6 +89,7 @@ def parse_results(
         if required not in columns:
             raise InputFileError(f"{path}: column {required!r} not found; columns are {columns}")
     rows, failed, rejects, n_rows = [], [], [], 0
+    seen: dict[tuple[str, str, str], int] = {}
     for line, row in iter_table_rows(path):
         n_rows += 1
         reg_id = (row.get(reg_id_col) or "").strip()
@@ -102,6 +119,16 @@ def parse_results(
         except (ValueError, UnitError) as exc:
             reject(str(exc))
             continue
+        low, high = PLAUSIBLE_PACTIVITY
+        if not low <= pact <= high:
+            reject(f"implausible value {raw_value} {unit} (p{pact:.1f}): wrong unit?")
+            continue
+        key = (reg_id, raw_value, (row.get(replicate_col) or "").strip())
+        if key in seen:
+            reject(f"duplicate of line {seen[key]} (same id and value; mark re-tests in "
+                   f"a {replicate_col!r} column)")
+            continue
+        seen[key] = line
         smiles = ordered[reg_id]
         rows.append(
             {
@@ -117,7 +144,7 @@ def parse_results(
                 "value": value,
                 "unit": unit,
                 "pactivity": pact,
-                "replicate": row.get("replicate") or None,
+                "replicate": row.get(replicate_col) or None,
                 "date": row.get("date") or None,
             }
         )

@@ -18,10 +18,12 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from drugloop.campaign.acquisition import ACQUISITIONS, acquisition_scores, select_top
+from drugloop.campaign.acquisition import ACQUISITIONS, acquisition_scores
+from drugloop.campaign.batch import BATCH_STRATEGIES, select_batch
 from drugloop.chem.io import InputFileError, open_text
 from drugloop.chem.molecule import try_canonical
 from drugloop.models import MODELS, create_model
+from drugloop.models import gp as _gp  # noqa: F401  (registers gp, mlp)
 
 
 class SimulationConfig(BaseModel):
@@ -34,6 +36,8 @@ class SimulationConfig(BaseModel):
     model_params: dict[str, Any] = Field(default_factory=dict)
     acquisition: str = "greedy"
     acquisition_params: dict[str, Any] = Field(default_factory=dict)
+    batch_strategy: str = "topk"
+    batch_params: dict[str, Any] = Field(default_factory=dict)
     top_frac: float = Field(0.01, gt=0, le=1)
 
 
@@ -125,7 +129,9 @@ def simulate_campaign(
 ) -> SimulationResult:
     """Run init + ``rounds`` batches of model-guided selection against the look-up oracle."""
     config = config or SimulationConfig()
-    MODELS.get(config.model), ACQUISITIONS.get(config.acquisition)  # fail fast on unknown names
+    # fail fast on unknown names
+    MODELS.get(config.model), ACQUISITIONS.get(config.acquisition)
+    BATCH_STRATEGIES.get(config.batch_strategy)
     canonical = [try_canonical(s) for s in pool]
     keep = [i for i, c in enumerate(canonical) if c is not None]
     smiles = [canonical[i] for i in keep]
@@ -197,6 +203,13 @@ def simulate_campaign(
                 rng=rng,
                 **config.acquisition_params,
             )
-            chosen = candidates[select_top(utility, n_batch)]
+            picks = select_batch(
+                config.batch_strategy,
+                utility,
+                [smiles[i] for i in candidates],
+                n_batch,
+                **config.batch_params,
+            )
+            chosen = candidates[picks]
         record(round_index, chosen, start)
     return result

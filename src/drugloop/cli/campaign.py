@@ -25,8 +25,16 @@ def simulate(
     batch_frac: float = typer.Option(0.01, help="Each later batch, fraction of the pool."),
     rounds: int = typer.Option(5, help="Model-guided rounds after the initial batch."),
     seed: int = typer.Option(0),
-    model: str = typer.Option("rf", help="Surrogate model (registered name)."),
-    acquisition: str = typer.Option("greedy", help="Acquisition function (greedy, ucb)."),
+    model: str | None = typer.Option(
+        None, help="Surrogate model: gp, rf, lgbm, mlp (default: the benchmarked default)."
+    ),
+    acquisition: str | None = typer.Option(
+        None, help="Acquisition function: greedy, ucb, ei, pi, thompson, random "
+        "(default: the benchmarked default)."
+    ),
+    batch_strategy: str | None = typer.Option(
+        None, help="Batch selection: topk, diverse, penalized (default: topk)."
+    ),
     out: Path = typer.Option(Path("simulation.json"), help="Where to write the JSON result."),
 ) -> None:
     """Retrospective pool-based campaign against a look-up lab (MolPAL protocol)."""
@@ -37,14 +45,14 @@ def simulate(
         simulate_campaign,
     )
 
+    chosen = {"model": model, "acquisition": acquisition, "batch_strategy": batch_strategy}
     config = SimulationConfig(
         init_frac=init_frac,
         batch_frac=batch_frac,
         rounds=rounds,
         seed=seed,
         minimize=minimize,
-        model=model,
-        acquisition=acquisition,
+        **{k: v for k, v in chosen.items() if v is not None},
     )
     pool_smiles = read_smiles_column(pool, smiles_col)
     values = read_oracle(oracle, smiles_col, score_col)
@@ -108,7 +116,12 @@ def init(
     assay: str = typer.Option("activity", help="Assay id whose measurements drive the models."),
     pool: Path | None = typer.Option(None, help="Candidate pool (CSV/SMI)."),
     batch_size: int = typer.Option(24, help="Compounds per order."),
-    acquisition: str = typer.Option("greedy", help="greedy or ucb."),
+    acquisition: str = typer.Option("greedy", help="greedy, ucb, ei, pi or thompson."),
+    model: str = typer.Option("rf", help="Surrogate model: rf, gp, lgbm, mlp."),
+    batch_strategy: str = typer.Option("topk", help="topk, diverse or penalized."),
+    selection: str = typer.Option("desirability", help="desirability or pareto."),
+    cost_weight: float = typer.Option(0.0, help="Penalize the pool's 'cost' column (0 = off)."),
+    plate_size: int | None = typer.Option(None, help="Add a 96/384-well plate map to orders."),
     generator: str | None = typer.Option(None, help="Add generated candidates (e.g. graph_ga)."),
 ) -> None:
     """Create a campaign in the project store."""
@@ -123,6 +136,11 @@ def init(
             pool=str(pool.resolve()) if pool else None,
             batch_size=batch_size,
             acquisition=acquisition,
+            model=model,
+            batch_strategy=batch_strategy,
+            selection=selection,
+            cost_weight=cost_weight,
+            plate_size=plate_size,
             generator=GeneratorSettings(name=generator) if generator else None,
         )
     with _store(project) as store:
@@ -137,6 +155,9 @@ def propose(
     project: str = PROJECT_OPTION,
     out_dir: Path = typer.Option(Path("orders"), help="Where the order CSV/SDF are written."),
     batch_size: int | None = typer.Option(None, help="Override the campaign's batch size."),
+    pin: list[str] = typer.Option([], help="Reg id or SMILES that must be ordered (repeat)."),
+    veto: list[str] = typer.Option([], help="Reg id or SMILES never to order (repeat)."),
+    add: list[str] = typer.Option([], help="A chemist's own compound to order (repeat)."),
 ) -> None:
     """Train on all measurements, score candidates, select a batch and write the order."""
     from drugloop.campaign.campaign import Campaign
@@ -148,11 +169,17 @@ def propose(
             label = "generating and scoring" if budget else "training and scoring candidates"
             task = bar.add_task(label, total=budget or None)
             proposal = campaign.propose(
-                out_dir, batch_size, progress=lambda p: bar.update(task, completed=p.n_scored)
+                out_dir,
+                batch_size,
+                progress=lambda p: bar.update(task, completed=p.n_scored),
+                pin=pin,
+                veto=veto,
+                add=add,
             )
-    shown = proposal.orders.drop(
-        columns=[c for c in ("qed", "sa_score", "alerts_ok") if c in proposal.orders.columns]
-    )
+    hidden = ["qed", "sa_score", "alerts_ok", "plate", "well"]
+    if (proposal.orders["decision"] == "auto").all():
+        hidden.append("decision")
+    shown = proposal.orders.drop(columns=[c for c in hidden if c in proposal.orders.columns])
     console.print(
         _frame_table(
             shown.head(20),
@@ -197,3 +224,66 @@ def status(name: str = typer.Argument(...), project: str = PROJECT_OPTION) -> No
         frame = Campaign(store, name).status()
     frame = frame.drop(columns=["created_at"])
     console.print(_frame_table(frame, plain(f"campaign {name}")))
+
+
+@campaign_app.command("report")
+@user_errors
+def report(
+    name: str = typer.Argument(...),
+    project: str = PROJECT_OPTION,
+    out: Path = typer.Option(Path("report.html"), help="HTML file to write."),
+    hit_threshold: float | None = typer.Option(
+        None, help="pActivity counted as a hit (default: best fifth of all measurements)."
+    ),
+) -> None:
+    """HTML report: hits per round, model accuracy, chemical-space map, best structures."""
+    from drugloop.campaign.campaign import Campaign
+    from drugloop.campaign.report import write_report
+
+    with _store(project) as store:
+        path = write_report(Campaign(store, name), out, hit_threshold)
+    console.print(plain(f"report written: {path}"))
+
+
+@campaign_app.command("rank-pool")
+@user_errors
+def rank_pool(
+    name: str = typer.Argument(...),
+    pool: Path = typer.Option(..., help="Large pool (CSV/SMI, .gz ok), streamed in chunks."),
+    project: str = PROJECT_OPTION,
+    smiles_col: str = typer.Option("smiles"),
+    top: int = typer.Option(1000, help="How many best candidates to write."),
+    cache_dir: Path = typer.Option(Path(".drugloop_cache"), help="Fingerprint memmap cache."),
+    out: Path = typer.Option(Path("ranked.csv")),
+    ray_address: str | None = typer.Option(
+        None, help="Score on a Ray cluster ('auto', 'ray://host:port', or 'local')."
+    ),
+) -> None:
+    """Score a pool of millions with the campaign's model (bounded memory, both cores)."""
+    import pandas as pd
+
+    from drugloop.campaign.campaign import Campaign
+    from drugloop.campaign.pool import featurize_pool, score_pool
+
+    with _store(project) as store:
+        campaign = Campaign(store, name)
+        model = campaign.train_model()
+    with progress_bar() as bar:
+        task = bar.add_task("fingerprinting pool", total=None)
+        cache = featurize_pool(pool, cache_dir, smiles_col, progress=lambda n: bar.advance(task, n))
+        scoring = bar.add_task("scoring", total=cache.n_valid)
+        best = score_pool(
+            model, cache, top, campaign.config.acquisition,
+            {"beta": campaign.config.ucb_beta} if campaign.config.acquisition == "ucb" else {},
+            ray_address=ray_address, progress=lambda n: bar.advance(scoring, n),
+        )
+    smiles = cache.smiles
+    sign = -1.0 if campaign.config.direction == "minimize" else 1.0
+    pd.DataFrame({
+        "smiles": [smiles[i] for i in best.indices], "utility": best.utility,
+        "predicted_mean": sign * best.mean, "predicted_std": best.std,
+    }).to_csv(out, index=False)
+    console.print(plain(
+        f"{cache.n_valid:,} molecules scored ({cache.n_invalid:,} invalid SMILES skipped); "
+        f"top {len(best.indices)} written to {out}"
+    ))

@@ -1,0 +1,115 @@
+"""A full multi-round campaign against the simulated lab: init → propose → export → import →
+report, with failed syntheses, partial returns, chemist decisions and bad results files."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from drugloop.campaign.campaign import Campaign, CampaignError
+from drugloop.campaign.config import CampaignConfig
+from drugloop.campaign.simlab import SimulatedLab
+from drugloop.chem import standardize_smiles
+from drugloop.cli.main import app
+from drugloop.data.store import ProjectStore
+
+
+@pytest.fixture(scope="module")
+def pim1(bundled_data):
+    df = pd.read_csv(bundled_data / "moleculeace" / "CHEMBL2147_Ki.csv.gz")
+    train, test = df[df.split == "train"].head(120), df[df.split == "test"].head(80)
+    truth = {
+        standardize_smiles(s): v for s, v in zip(test.smiles, test["exp_mean [nM]"], strict=True)
+    }
+    return train, test, truth
+
+
+def test_multi_round_campaign_against_simulated_lab(tmp_path, pim1):
+    train, test, truth = pim1
+    runner = CliRunner()
+    assay, pool, db = tmp_path / "a.csv", tmp_path / "pool.csv", tmp_path / "p.db"
+    pd.DataFrame({"smiles": train.smiles, "value": train["exp_mean [nM]"]}).to_csv(
+        assay, index=False
+    )
+    test[["smiles"]].to_csv(pool, index=False)
+
+    def run(*args):
+        result = runner.invoke(app, [*args, "--project", str(db)])
+        assert result.exit_code == 0, result.output
+        return result
+
+    run("ingest", str(assay), "--default-unit", "nM", "--assay", "PIM1")
+    run("campaign", "init", "loop", "--assay", "PIM1", "--pool", str(pool), "--batch-size", "6",
+        "--model", "gp", "--acquisition", "ei", "--batch-strategy", "diverse",
+        "--plate-size", "96")
+    lab = SimulatedLab(truth, failure_rate=0.2, return_fraction=0.5, seed=3)
+    pinned = standardize_smiles(test.smiles.iloc[-1])
+    ordered: list[str] = []
+    for round_index in range(3):
+        extra = ["--pin", pinned] if round_index == 1 else []
+        run("campaign", "propose", "loop", "--out-dir", str(tmp_path / "o"), *extra)
+        order = pd.read_csv(tmp_path / "o" / f"loop_round{round_index}_order.csv")
+        assert len(order) == 6 and {"plate", "well", "requested_assay"} <= set(order.columns)
+        assert not set(order["smiles"]) & set(ordered)  # never re-ordered
+        ordered += order["smiles"].tolist()
+        if round_index == 1:
+            assert order.loc[order["smiles"] == pinned, "decision"].tolist() == ["pinned"]
+        lab.receive(tmp_path / "o" / f"loop_round{round_index}_order.csv")
+        results = lab.deliver(tmp_path / f"results{round_index}.csv")  # half comes back
+        run("campaign", "import", "loop", str(results))
+        again = run("campaign", "import", "loop", str(results))  # idempotent
+        assert "0 measured" not in again.output or "already" in again.output
+    late = lab.deliver(tmp_path / "late.csv", everything=True)  # the delayed rest
+    run("campaign", "import", "loop", str(late))
+
+    with ProjectStore(db) as store:
+        orders = store.orders_frame("loop")
+        assert len(orders) == 18 and not (orders["status"] == "ordered").any()
+        assert (orders["status"] == "failed").sum() >= 1
+        assert "pinned" in set(orders["decision"])
+        results_rows = sum(len(pd.read_csv(p)) for p in tmp_path.glob("*.csv") if
+                           p.name.startswith(("results", "late")))
+        assert results_rows == 18
+    report = run("campaign", "report", "loop", "--out", str(tmp_path / "r.html"))
+    assert "r.html" in report.output
+    page = (tmp_path / "r.html").read_text()
+    assert page.count("data:image/png;base64") == 3 and "<svg" in page
+    status = run("campaign", "status", "loop")
+    assert "complete" in status.output
+
+
+def test_bad_results_are_rejected_by_line(tmp_path, pim1):
+    train, test, truth = pim1
+    assay, pool = tmp_path / "a.csv", tmp_path / "pool.csv"
+    pd.DataFrame({"smiles": train.smiles, "value": train["exp_mean [nM]"], "unit": "nM"}).to_csv(
+        assay, index=False
+    )
+    test[["smiles"]].to_csv(pool, index=False)
+    with ProjectStore(tmp_path / "p.db") as store:
+        store.import_assay_file(assay, default_assay="PIM1")
+        campaign = Campaign.create(
+            store, "c", CampaignConfig(assay_id="PIM1", pool=str(pool), batch_size=4, model="gp")
+        )
+        vetoed = standardize_smiles(test.smiles.iloc[0])
+        proposal = campaign.propose(tmp_path, veto=[vetoed], add=["CCOc1ccc2nc(N)sc2c1"])
+        assert vetoed not in set(proposal.orders["smiles"])
+        assert proposal.orders["decision"].tolist()[0] == "added"
+        ids = proposal.orders["reg_id"].tolist()
+        bad = tmp_path / "bad.csv"
+        pd.DataFrame({
+            "reg_id": [ids[0], ids[0], ids[1], "DL-9999999", ids[2]],
+            "value": ["12", "12", "0.000001", "5", "40"],
+            "unit": ["nM", "nM", "nM", "nM", "mg/L"],
+        }).to_csv(bad, index=False)
+        outcome = campaign.import_results(bad)
+        assert (outcome.n_measured, outcome.rejects) == (1, 4)
+        reasons = pd.read_csv(outcome.rejects_path)["reason"].tolist()
+        assert any("duplicate of line" in r for r in reasons)
+        assert any("implausible" in r for r in reasons)
+        assert any("unknown registration id" in r for r in reasons)
+        assert any("unit" in r for r in reasons)
+        with pytest.raises(CampaignError, match="vetoed"):
+            campaign.propose(tmp_path, pin=[vetoed], veto=[vetoed])
+        with pytest.raises(CampaignError, match="not a registration id or SMILES"):
+            campaign.propose(tmp_path, add=["not_a_smiles"])
