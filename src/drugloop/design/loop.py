@@ -182,7 +182,11 @@ def _batch_frame(
     frame = result.to_frame()
     frame.insert(0, "oracle_call", np.arange(offset + 1, offset + len(frame) + 1))
     frame.insert(1, "round", round_no)
-    frame.insert(2, "generator", getattr(generator, "name", type(generator).__name__))
+    origin = getattr(generator, "origin_of", None)
+    if origin is not None:
+        frame.insert(2, "generator", [origin(s) for s in frame["smiles"]])
+    else:
+        frame.insert(2, "generator", getattr(generator, "name", type(generator).__name__))
     return frame
 
 
