@@ -31,6 +31,7 @@ ACE = ["CHEMBL234_Ki", "CHEMBL214_Ki", "CHEMBL264_Ki", "CHEMBL204_Ki"]
 CONFIGS: dict[str, dict] = {
     "rf_greedy": {"model": "rf"},
     "gp_greedy": {"model": "gp"},
+    "gp_ap_greedy": {"model": "gp", "model_params": {"atom_pairs": True}},
     "gp_ucb": {"model": "gp", "acquisition": "ucb", "acquisition_params": {"beta": 1.0}},
     "gp_thompson": {"model": "gp", "acquisition": "thompson"},
     "gp_ei": {"model": "gp", "acquisition": "ei"},

@@ -71,11 +71,36 @@ class TanimotoGPModel(_CountFingerprintModel):
 
     name = "gp"
 
-    def __init__(self, max_train: int = 6000, seed: int = 0, **kwargs: Any) -> None:
+    def __init__(
+        self, max_train: int = 6000, atom_pairs: bool = False, seed: int = 0, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.max_train = max_train
+        self.atom_pairs = atom_pairs
         self.seed = seed
         self._X: np.ndarray | None = None
+
+    def features(self, smiles: Sequence[str]) -> np.ndarray:
+        """Morgan counts, plus atom-pair counts (size and shape, as MolPAL uses) if asked."""
+        X = self.featurizer.transform(smiles)
+        if not self.atom_pairs:
+            return X
+        from rdkit import Chem
+        from rdkit.Chem import rdFingerprintGenerator
+
+        gen = rdFingerprintGenerator.GetAtomPairGenerator(fpSize=self.n_bits)
+        ap = np.zeros((len(smiles), self.n_bits), dtype=np.float32)
+        for i, smi in enumerate(smiles):
+            mol = Chem.MolFromSmiles(smi)
+            if mol is not None:
+                ap[i] = gen.GetCountFingerprintAsNumPy(mol)
+        return np.hstack([X, ap])
+
+    def _kernel(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if not self.atom_pairs:
+            return tanimoto_kernel(a, b)
+        n = self.n_bits
+        return 0.5 * (tanimoto_kernel(a[:, :n], b[:, :n]) + tanimoto_kernel(a[:, n:], b[:, n:]))
 
     def params(self) -> dict[str, Any]:
         noise = getattr(self, "noise", None)
@@ -87,7 +112,7 @@ class TanimotoGPModel(_CountFingerprintModel):
         y = y[rows]
         self.y_mean, self.y_std = float(y.mean()), float(y.std() or 1.0)
         z = (y - self.y_mean) / self.y_std
-        K = tanimoto_kernel(X, X)
+        K = self._kernel(X, X)
         best = None
         for noise in NOISE_GRID:  # log marginal likelihood (signal variance 1 after scaling)
             factor = cho_factor(K + noise * np.eye(len(z)), lower=True)
@@ -112,7 +137,7 @@ class TanimotoGPModel(_CountFingerprintModel):
         """Posterior mean and std for a feature matrix (used directly by streamed pools)."""
         means, stds = [], []
         for start in range(0, len(X), chunk):
-            Ks = tanimoto_kernel(X[start : start + chunk], self._X)
+            Ks = self._kernel(X[start : start + chunk], self._X)
             mean = Ks @ self._alpha
             v = cho_solve(self._factor, Ks.T)
             var = np.clip(1.0 - np.einsum("ij,ji->i", Ks, v), 1e-12, None)
