@@ -72,6 +72,8 @@ class Model(ABC):
         self._train_fps: list | None = None
         self.card: ModelCard | None = None
 
+    supports_censoring: bool = False
+
     @abstractmethod
     def _fit(self, smiles: Sequence[str], y: np.ndarray) -> None: ...
 
@@ -81,7 +83,18 @@ class Model(ABC):
     def params(self) -> dict[str, Any]:
         return {"domain_threshold": self.domain_threshold}
 
-    def fit(self, smiles: Sequence[str], y: Sequence[float] | np.ndarray) -> Model:
+    def fit(
+        self,
+        smiles: Sequence[str],
+        y: Sequence[float] | np.ndarray,
+        censor: Sequence[int] | np.ndarray | None = None,
+    ) -> Model:
+        """Train on SMILES and targets.
+
+        ``censor`` (optional, per row): 0 exact, +1 the true value is at least ``y``, -1 at most
+        ``y`` (in the model's direction, e.g. pIC50). Models that cannot use bounds
+        (``supports_censoring = False``) train on the bound itself.
+        """
         from drugloop.chem.features import bit_vectors
 
         y = np.asarray(y, dtype=np.float64)
@@ -91,7 +104,10 @@ class Model(ABC):
             raise ValueError("need at least 2 training molecules")
         if not np.all(np.isfinite(y)):
             raise ValueError("target values must be finite")
-        self._fit(list(smiles), y)
+        if censor is not None and self.supports_censoring:
+            self._fit(list(smiles), y, censor=np.asarray(censor, dtype=np.int8))
+        else:
+            self._fit(list(smiles), y)
         self._train_fps = [fp for fp in bit_vectors(smiles) if fp is not None]
         self.card = ModelCard(
             model=self.name,
@@ -124,13 +140,40 @@ class Model(ABC):
 
     @staticmethod
     def load(directory: str | Path) -> Model:
-        path = Path(directory) / "model.joblib"
+        """Load a saved model; a corrupted file or incompatible libraries give one clear error."""
+        directory = Path(directory)
+        path = directory / "model.joblib"
         if not path.exists():
             raise FileNotFoundError(f"{directory}: no saved drugloop model (model.joblib) found")
-        model = joblib.load(path)
+        _check_versions(directory)
+        try:
+            model = joblib.load(path)
+        except Exception as exc:  # unpickling can fail in many ways; all mean "unusable file"
+            raise ValueError(
+                f"{path}: corrupted or incompatible model file ({type(exc).__name__}: {exc})"
+            ) from None
         if not isinstance(model, Model):
             raise TypeError(f"{path} does not hold a drugloop model")
         return model
+
+
+def _check_versions(directory: Path) -> None:
+    """Refuse models pickled by a different major/minor of the libraries that pickle them."""
+    card_path = directory / "model_card.json"
+    if not card_path.exists():
+        return
+    try:
+        saved = json.loads(card_path.read_text()).get("versions", {})
+    except (json.JSONDecodeError, AttributeError):
+        raise ValueError(f"{card_path}: corrupted model card (not valid JSON)") from None
+    current = library_versions()
+    for lib in ("scikit-learn", "lightgbm", "numpy"):
+        old, new = saved.get(lib), current.get(lib)
+        if old and new and old.split(".")[:2] != new.split(".")[:2]:
+            raise ValueError(
+                f"{directory}: model saved with {lib} {old}, but {new} is installed; "
+                "retrain it (drugloop model train) or install the saved version"
+            )
 
 
 MODELS: Registry[Model] = Registry("model")

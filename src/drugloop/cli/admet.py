@@ -1,0 +1,55 @@
+"""``drugloop admet predict/columns``: the shipped 22-endpoint ADMET panel, offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from drugloop.cli.console import console, plain, user_errors
+
+admet_app = typer.Typer(help="ADMET predictions from the bundled panel.", no_args_is_help=True)
+
+
+@admet_app.command("predict")
+@user_errors
+def predict(
+    input: Path = typer.Argument(..., help="Molecules (CSV/TSV with a SMILES column)."),
+    smiles_col: str = typer.Option("smiles", help="SMILES column."),
+    out: Path = typer.Option(..., help="Output CSV (see `drugloop admet columns`)."),
+    batch_size: int = typer.Option(2000, help="Molecules per batch."),
+) -> None:
+    """Predict all 22 ADMET endpoints; one output row per input row."""
+    import pandas as pd
+
+    from drugloop.cli.console import progress_bar
+    from drugloop.models.admet import AdmetPanel
+    from drugloop.models.workflow import _column, _read
+
+    smiles = _column(_read(input), smiles_col, input, "SMILES").tolist()
+    panel = AdmetPanel()
+    parts = []
+    with progress_bar() as bar:
+        task = bar.add_task("ADMET panel", total=len(smiles))
+        for start in range(0, len(smiles), batch_size):
+            chunk = smiles[start : start + batch_size]
+            parts.append(panel.predict(chunk))
+            bar.advance(task, len(chunk))
+    frame = pd.concat(parts, ignore_index=True) if parts else panel.predict([])
+    frame.to_csv(out, index=False)
+    n_err = int((frame["error"] != "").sum())
+    console.print(f"{plain(out)}: {len(frame)} rows, {n_err} invalid SMILES")
+
+
+@admet_app.command("columns")
+@user_errors
+def columns() -> None:
+    """The output columns with units and a one-line meaning."""
+    from rich.table import Table
+
+    from drugloop.models.admet import columns_frame
+
+    table = Table("column", "units", "meaning", title="drugloop admet predict columns")
+    for row in columns_frame().itertuples():
+        table.add_row(plain(row.column), plain(row.units), plain(row.meaning))
+    console.print(table)

@@ -1,0 +1,209 @@
+"""Table-level workflows behind ``drugloop model train/predict/evaluate``.
+
+Rows are never shifted or dropped in predictions: an unparseable molecule keeps its row, with
+an ``error`` and empty predictions. Training tables may hold censored values (``>10``, ``<0.5``)
+which become bounds for models that support them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from drugloop.models.base import Model, create_model
+
+_CENSORED = re.compile(r"^\s*(<=|>=|<|>|≤|≥)\s*([-+0-9.eE]+)\s*$")
+
+
+def parse_target(text: object) -> tuple[float, int]:
+    """'7.2' → (7.2, 0); '>10' → (10, +1) (true value at least 10); '<5' → (5, -1)."""
+    if isinstance(text, int | float | np.number):
+        return float(text), 0
+    s = str(text).strip()
+    match = _CENSORED.match(s)
+    if match:
+        op, value = match.groups()
+        return float(value), (1 if op in (">", ">=", "≥") else -1)
+    return float(s), 0
+
+
+def _read(path: str | Path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    sep = "\t" if path.suffix in (".tsv", ".tab") or path.name.endswith(".tsv.gz") else ","
+    try:
+        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read as a table ({exc})") from None
+
+
+def _column(frame: pd.DataFrame, name: str, path: str | Path, what: str) -> pd.Series:
+    if name not in frame.columns:
+        raise ValueError(
+            f"{path}: no {what} column {name!r}; columns are: {', '.join(frame.columns)}"
+        )
+    return frame[name]
+
+
+@dataclass
+class TrainingTable:
+    smiles: list[str]
+    y: np.ndarray
+    censor: np.ndarray
+    skipped: list[str] = field(default_factory=list)  # "line N: reason"
+
+
+def read_training_table(path: str | Path, smiles_col: str, target_col: str) -> TrainingTable:
+    """Valid rows for training; each skipped row is named by its file line and reason."""
+    from rdkit import Chem
+
+    frame = _read(path)
+    smiles_in = _column(frame, smiles_col, path, "SMILES")
+    targets = _column(frame, target_col, path, "target")
+    smiles, ys, censor, skipped = [], [], [], []
+    for i, (smi, raw) in enumerate(zip(smiles_in, targets, strict=True)):
+        line = i + 2  # header is line 1
+        if not str(raw).strip():
+            skipped.append(f"line {line}: empty target")
+            continue
+        try:
+            value, c = parse_target(raw)
+        except ValueError:
+            skipped.append(f"line {line}: target {raw!r} is not a number")
+            continue
+        if not np.isfinite(value):
+            skipped.append(f"line {line}: target {raw!r} is not finite")
+            continue
+        if not smi or Chem.MolFromSmiles(smi) is None:
+            skipped.append(f"line {line}: invalid SMILES {smi!r}")
+            continue
+        smiles.append(smi)
+        ys.append(value)
+        censor.append(c)
+    if len(smiles) < 10:
+        raise ValueError(f"{path}: only {len(smiles)} usable rows; need at least 10 to train")
+    return TrainingTable(smiles, np.asarray(ys), np.asarray(censor, dtype=np.int8), skipped)
+
+
+def train_from_table(
+    path: str | Path,
+    smiles_col: str,
+    target_col: str,
+    task: str = "auto",
+    model_name: str = "gbm",
+    **params: object,
+) -> tuple[Model, TrainingTable]:
+    table = read_training_table(path, smiles_col, target_col)
+    if model_name in ("gbm", "chemprop"):
+        params.setdefault("task", task)
+    elif task == "classification":
+        raise ValueError(f"model {model_name!r} is regression-only; use gbm or chemprop")
+    model = create_model(model_name, **params)
+    model.fit(table.smiles, table.y, censor=table.censor if table.censor.any() else None)
+    if model.card is not None:
+        model.card.metrics.update(training_metrics(model, table))
+        model.card.params["target_col"] = target_col
+        model.card.params["source_file"] = Path(path).name
+    return model, table
+
+
+def training_metrics(model: Model, table: TrainingTable) -> dict[str, float]:
+    """Out-of-fold (cross-validated) metrics where the model keeps OOF predictions."""
+    oof = getattr(model, "oof", None)
+    if oof is None or getattr(model, "fitted_task", "") == "":
+        return {}
+    task = model.fitted_task
+    exact = table.censor == 0
+    y = model._transform_y(table.y) if task == "regression" else table.y
+    return {f"cv_{k}": v for k, v in compute_metrics(task, y[exact], oof[exact]).items()}
+
+
+def predict_table(model: Model, path: str | Path, smiles_col: str) -> pd.DataFrame:
+    """One output row per input row: smiles, prediction, uncertainty, in_domain (+ error)."""
+    from rdkit import Chem
+
+    frame = _read(path)
+    smiles = _column(frame, smiles_col, path, "SMILES").tolist()
+    errors = [
+        "" if smi and Chem.MolFromSmiles(smi) is not None else f"invalid SMILES {smi!r}"
+        for smi in smiles
+    ]
+    ok = [i for i, e in enumerate(errors) if not e]
+    out = pd.DataFrame(
+        {
+            "smiles": smiles,
+            "prediction": np.nan,
+            "uncertainty": np.nan,
+            "in_domain": pd.array([pd.NA] * len(smiles), dtype="boolean"),
+            "nearest_similarity": np.nan,
+            "error": errors,
+        }
+    )
+    if ok:
+        pred = model.predict([smiles[i] for i in ok])
+        out.loc[ok, "prediction"] = pred.mean
+        out.loc[ok, "uncertainty"] = pred.std
+        out.loc[ok, "in_domain"] = pred.in_domain
+        out.loc[ok, "nearest_similarity"] = pred.similarity
+    return out
+
+
+def compute_metrics(task: str, y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    from scipy.stats import pearsonr, spearmanr
+    from sklearn import metrics as skm
+
+    if len(y) < 2:
+        return {"n": float(len(y))}
+    if task == "classification":
+        out = {"n": float(len(y)), "accuracy": float(skm.accuracy_score(y, pred >= 0.5))}
+        out["brier"] = float(skm.brier_score_loss(y, pred))
+        if len(np.unique(y)) == 2:
+            out["auroc"] = float(skm.roc_auc_score(y, pred))
+            out["auprc"] = float(skm.average_precision_score(y, pred))
+        return out
+    return {
+        "n": float(len(y)),
+        "rmse": float(np.sqrt(np.mean((y - pred) ** 2))),
+        "mae": float(np.mean(np.abs(y - pred))),
+        "r2": float(skm.r2_score(y, pred)),
+        "pearson": float(pearsonr(y, pred).statistic),
+        "spearman": float(spearmanr(y, pred).statistic),
+    }
+
+
+def evaluate_table(
+    model: Model, path: str | Path, smiles_col: str, target_col: str
+) -> dict[str, object]:
+    """Metrics on a labelled table (exact values only; censored rows are counted, not scored)."""
+    table = read_training_table(path, smiles_col, target_col)
+    pred = model.predict(table.smiles)
+    task = getattr(model, "fitted_task", "") or "regression"
+    exact = table.censor == 0
+    result: dict[str, object] = {
+        "task": task,
+        "file": str(path),
+        "skipped_rows": len(table.skipped),
+        "censored_rows": int((~exact).sum()),
+        **compute_metrics(task, table.y[exact], pred.mean[exact]),
+        "fraction_in_domain": float(np.mean(pred.in_domain)),
+    }
+    if task == "regression":
+        err = np.abs(table.y[exact] - pred.mean[exact])
+        half = 1.6449 * pred.std[exact]
+        result["coverage_90"] = float(np.mean(err <= half))
+        from scipy.stats import spearmanr
+
+        result["spearman_uncertainty_error"] = float(spearmanr(pred.std[exact], err).statistic)
+    return result
+
+
+def write_json(data: dict, path: str | Path) -> Path:
+    path = Path(path)
+    path.write_text(json.dumps(data, indent=2, default=str))
+    return path
