@@ -82,6 +82,8 @@ def optimize(
     progress: Callable[[DesignProgress], None] | None = None,
     max_idle_rounds: int = 3,
     safety: SafetyGuard | None = None,
+    history: pd.DataFrame | None = None,
+    on_batch: Callable[[pd.DataFrame], None] | None = None,
 ) -> DesignResult:
     """Run ask/score/tell until ``budget`` unique molecules are scored or the generator dries up.
 
@@ -89,6 +91,10 @@ def optimize(
     early; ``stop_reason`` says which happened. The safety guard is always on: the objective
     is checked first (:func:`check_objective`), and chemical-weapon structures are withheld
     (told a score of 0, never scored, never in the result; counted in ``n_withheld``).
+
+    ``history`` (an earlier result's ``molecules``) resumes a run: its molecules are told to
+    the generator, count against the budget and are never scored again. ``on_batch`` receives
+    every scored batch's rows (e.g. to checkpoint them).
     """
     if budget < 1 or batch_size < 1:
         raise ValueError("budget and batch_size must be ≥ 1")
@@ -97,6 +103,16 @@ def optimize(
     known: dict[str, float] = {}
     frames: list[pd.DataFrame] = []
     n_scored, round_no, idle, best = 0, 0, 0, -np.inf
+    if history is not None and len(history):
+        smiles = history["smiles"].astype(str).tolist()
+        scores = history["score"].to_numpy(dtype=np.float64)
+        feedback = history["feedback"] if "feedback" in history else history["score"]
+        generator.tell(smiles, feedback.to_numpy(dtype=np.float64))
+        known.update(zip((_key(s) for s in smiles), scores.tolist(), strict=True))
+        frames.append(history.reset_index(drop=True))
+        n_scored = len(history)
+        round_no = int(history["round"].max()) if "round" in history else 0
+        best = float(np.nanmax(scores)) if len(scores) else -np.inf
     stop_reason = "budget reached"
     while n_scored < budget:
         want = min(batch_size, budget - n_scored)
@@ -117,6 +133,8 @@ def optimize(
         generator.tell(fresh, totals if feedback is None else np.asarray(feedback, dtype=float))
         known.update(zip(fresh_keys, totals.tolist(), strict=True))
         frames.append(_batch_frame(result, generator, round_no, n_scored))
+        if on_batch is not None:
+            on_batch(frames[-1])
         n_scored += len(fresh)
         best = max(best, float(totals.max()))
         if progress is not None:
