@@ -9,7 +9,6 @@ from drugloop.cli.campaign import campaign_app
 from drugloop.cli.data import register_data_commands
 from drugloop.cli.demo import register_demo_command
 from drugloop.cli.design import design_app
-from drugloop.cli.design import design_app
 from drugloop.cli.model import model_app
 from drugloop.cli.targets import targets_app
 
@@ -20,7 +19,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(campaign_app, name="campaign")
-app.add_typer(design_app, name="design")
 app.add_typer(design_app, name="design")
 app.add_typer(model_app, name="model")
 app.add_typer(admet_app, name="admet")
