@@ -69,7 +69,8 @@ def feature_frame(ctx: RankContext, results: dict[str, ChannelResult],
     fam = gene_families(ctx.kb).reindex(genes).fillna("Other")
     frame["family_prior"] = fam.map(FAMILY_PRIOR).astype(float)
     frame["family_code"] = fam.map({f: i for i, f in enumerate(FAMILIES)}).astype(float)
-    frame["n_direct_channels"] = (frame[["curated", "experimental", "rare_genetics"]] > 0).sum(1)
+    direct = frame[["curated", "experimental", "rare_genetics"]] > 0
+    frame["n_direct_channels"] = direct.sum(axis=1)
     return frame[LEARNED_FEATURES]
 
 
@@ -120,7 +121,8 @@ def load_ranker(path: Path | None = None):
 
 
 def learned_scores(frame: pd.DataFrame, booster=None) -> pd.Series:
-    """Ranker output squashed to (0, 1) with a logistic so scores read as relative confidence."""
+    """Ranker output min–max scaled to [0, 1] over all genes: 1 = the best-ranked gene."""
     booster = booster or load_ranker()
     raw = booster.predict(frame[LEARNED_FEATURES].to_numpy())
-    return pd.Series(1 / (1 + np.exp(-(raw - np.median(raw)))), index=frame.index)
+    span = raw.max() - raw.min()
+    return pd.Series((raw - raw.min()) / span if span > 0 else raw * 0.0, index=frame.index)

@@ -275,12 +275,16 @@ class TractabilityChannel(Channel):
         hits = ctx.drug_targets.groupby("gene").drug.apply(lambda s: sorted(set(s)))
         scores.loc[scores.index.intersection(hits.index)] = 1.0
         scores = scores[scores > FAMILY_PRIOR["Other"]]
-        rows = [(g, "DrugCentral", f"hit by approved drugs: {', '.join(hits[g][:5])}"
-                 + (f" (+{len(hits[g]) - 5} more)" if len(hits[g]) > 5 else ""), 1.0)
-                for g in hits.index]
-        rows += [(g, "target family", f"{fam[g]} (small-molecule prior)", scores[g])
-                 for g in scores.index if g not in hits.index]
-        return ChannelResult(scores, pd.DataFrame(rows, columns=RECORD_COLUMNS))
+        drugs = hits.map(lambda d: ", ".join(d[:5]) + (f" (+{len(d) - 5} more)" if len(d) > 5
+                                                      else ""))
+        rest = scores.index.difference(hits.index)
+        records = pd.concat([
+            pd.DataFrame({"gene": hits.index, "source": "DrugCentral",
+                          "detail": "hit by approved drugs: " + drugs.values, "score": 1.0}),
+            pd.DataFrame({"gene": rest, "source": "target family",
+                          "detail": fam[rest].values + " (small-molecule prior)",
+                          "score": scores[rest].values})], ignore_index=True)
+        return ChannelResult(scores, records)
 
 
 def disease_similarity(ctx: RankContext) -> pd.Series:

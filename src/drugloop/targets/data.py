@@ -234,7 +234,8 @@ class DiseaseCatalog:
         if len(out) < n and words:
             hits = [name for name in self._names if all(w in name.lower() for w in words)]
             out += sorted(hits, key=len)[: n - len(out)]
-        return list(dict.fromkeys(out))[:n]
+        named = [self._concept(name_key(o)).name for o in out]  # one preferred name per concept
+        return list(dict.fromkeys(named))[:n]
 
     def _not_found(self, text: str) -> str:
         hint = self.suggestions(text)
