@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -197,7 +198,11 @@ def markdown(result: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ship", action="store_true", help="train + save the shipped ranker")
+    parser.add_argument("--fresh", action="store_true",
+                        help="drop cached feature frames (needed after changing channels/features)")
     args = parser.parse_args()
+    if args.fresh and CACHE.exists():
+        shutil.rmtree(CACHE)
     result = run(args.ship)
     result["n_targets_median"] = result["median_targets"]
     RESULTS.mkdir(parents=True, exist_ok=True)
