@@ -1,0 +1,102 @@
+"""Design runs from TOML (outputs, resume, safety log), the language model, RL and fine-tuning."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+
+from drugloop.design.clm import DEFAULT_PRIOR, LanguageModel, finetune
+from drugloop.design.run import RunConfig, RunConfigError, run_design
+from drugloop.design.safety import SafetyGuard
+
+needs_prior = pytest.mark.skipif(not DEFAULT_PRIOR.exists(), reason="prior weights not shipped")
+
+CONFIG = """
+name = "t"
+budget = {budget}
+batch_size = 20
+output_dir = "out"
+initial = ["Cc1ccc(-c2cc(C(F)(F)F)nn2-c2ccc(S(N)(=O)=O)cc2)cc1", "ClCCSCCCl"]
+
+[[generators]]
+type = "mmp_analogs"
+
+[scoring]
+[[scoring.components]]
+type = "qed"
+"""
+
+
+def _config(tmp_path, budget: int) -> RunConfig:
+    path = tmp_path / "run.toml"
+    path.write_text(CONFIG.format(budget=budget))
+    return RunConfig.from_toml(path)
+
+
+def test_run_writes_outputs_resumes_and_withholds(tmp_path) -> None:
+    first = run_design(_config(tmp_path, 40))
+    out = tmp_path / "out"
+    assert first.result.n_oracle_calls == 40 and first.resumed_from == 0
+    log = json.loads((out / "run_log.json").read_text())
+    assert log["withheld_by_safety_guard"] >= 1  # the sulfur mustard lead (and its analogs)
+    table = pd.read_csv(out / "molecules.csv")
+    assert "ClCCSCCCl" not in set(table["smiles"])
+    assert not SafetyGuard().withhold(table["smiles"].tolist()).any()
+    assert {"generator", "round", "qed_raw", "qed", "score"} <= set(table.columns)
+    assert "Score trajectory" in (out / "report.html").read_text()
+    # "crash" and continue with a larger budget: nothing is re-scored
+    second = run_design(_config(tmp_path, 70))
+    assert second.resumed_from == 40
+    smiles = second.result.molecules["smiles"]
+    assert len(smiles) == 70 and smiles.is_unique
+    assert pd.read_parquet(out / "molecules.parquet").shape[0] == 70
+
+
+def test_bad_run_config_names_file(tmp_path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('budget = "many"\n[scoring]\n[[scoring.components]]\ntype = "qed"\n')
+    with pytest.raises(RunConfigError, match="bad.toml: budget"):
+        RunConfig.from_toml(path)
+
+
+@needs_prior
+def test_prior_samples_mostly_valid_unique_smiles() -> None:
+    from rdkit import Chem
+
+    model = LanguageModel.load()
+    smiles = model.sample(100, torch.Generator().manual_seed(0))
+    valid = [s for s in smiles if s and Chem.MolFromSmiles(s) is not None]
+    assert len(valid) / len(smiles) > 0.5
+    assert len(set(valid)) > 0.9 * len(valid)
+
+
+@needs_prior
+def test_reinvent_tell_raises_likelihood_of_rewarded_molecules() -> None:
+    from drugloop.design.reinvent import Reinvent
+
+    gen = Reinvent(seed=0, augmented_rounds=0, replay_batch=4)
+    batch = gen.ask(6)
+    assert batch and len(set(batch)) == len(batch)
+    target = batch[0]
+    ids, _ = gen.agent.batch([target])
+    with torch.no_grad():
+        before = float(gen.agent.log_likelihood(ids))
+    for _ in range(2):
+        gen.tell([target] + batch[1:], [1.0] + [0.0] * (len(batch) - 1))
+        gen._proposed[target] = ids[0]
+    with torch.no_grad():
+        after = float(gen.agent.log_likelihood(ids))
+    assert after > before
+
+
+@needs_prior
+def test_finetune_lowers_nll_on_actives(tmp_path, bundled_data) -> None:
+    table = pd.read_csv(bundled_data / "moleculeace" / "CHEMBL2147_Ki.csv.gz")
+    actives = table.nlargest(24, "y [pEC50/pKi]")["smiles"].tolist()
+    stats = finetune(actives, tmp_path / "ft.pt", epochs=1, learning_rate=5e-4)
+    assert stats["molecules"] >= 20
+    assert stats["nll_after"] < stats["nll_before"]
+    assert LanguageModel.load(tmp_path / "ft.pt").sample(4)
