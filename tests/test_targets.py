@@ -247,7 +247,9 @@ def test_cli_rank_tsv_report_explain_and_bad_disease(tmp_path):
     assert res.exit_code == 0, res.output
     table = pd.read_csv(out, sep="\t")
     assert list(table.columns[:3]) == ["rank", "gene", "score"] and len(table) == 15
-    assert {"curated", "network", "tractability", "explanation"} <= set(table.columns)
+    assert {"curated", "network", "tractability", "explanation", "top_records"} <= set(
+        table.columns)
+    assert table.top_records.str.contains(": ").all()
     assert not table.known_drug_target.any()
     assert "<img" in report.read_text()
     res = runner.invoke(app, ["targets", "explain", "--disease", AD, "--gene", "APP"])

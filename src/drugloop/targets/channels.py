@@ -78,12 +78,10 @@ def harmonic_combine(records: pd.DataFrame) -> pd.Series:
     """Open Targets' within-source combination: Σ s_i / i² over sorted scores, capped at 1."""
     if records.empty:
         return pd.Series(dtype=float)
-
-    def combine(scores: pd.Series) -> float:
-        s = np.sort(scores.to_numpy())[::-1]
-        return float(min(1.0, (s / np.arange(1, len(s) + 1) ** 2).sum()))
-
-    return records.groupby("gene").score.apply(combine)
+    ordered = records[["gene", "score"]].sort_values(["gene", "score"], ascending=[True, False])
+    position = ordered.groupby("gene").cumcount().to_numpy() + 1
+    weighted = ordered.score.to_numpy() / position**2
+    return pd.Series(weighted, index=ordered.gene.to_numpy()).groupby(level=0).sum().clip(0, 1)
 
 
 def _result(records: pd.DataFrame) -> ChannelResult:

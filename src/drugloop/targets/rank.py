@@ -80,6 +80,17 @@ def _explain(gene: str, row: pd.Series, records: dict[str, pd.DataFrame], diseas
     return f"{gene} ranks #{int(row['rank'])} for {disease}: {body}.{tail}"
 
 
+def _top_records(records: dict[str, pd.DataFrame], genes: list[str], n: int = 3) -> pd.Series:
+    """The ``n`` highest-scoring evidence records per gene as "channel: source — detail"."""
+    parts = [r[r.gene.isin(genes)].assign(channel=c) for c, r in records.items()
+             if c != "novelty" and len(r)]
+    if not parts:
+        return pd.Series(dtype=str)
+    allrec = pd.concat(parts).sort_values("score", ascending=False).groupby("gene").head(n)
+    text = allrec.channel + ": " + allrec.source + " — " + allrec.detail.astype(str)
+    return text.groupby(allrec.gene).agg(" | ".join)
+
+
 def rank_targets(disease: str | Disease, *, aggregator: str = "learned",
                  user_evidence: UserEvidence | None = None, evidence_weight: float = 1.0,
                  exclude_known_drug_targets: bool = False,
@@ -139,6 +150,7 @@ def rank_targets(disease: str | Disease, *, aggregator: str = "learned",
     expl = [_explain(g, r, records, disease.name, explain_cols) for g, r in
             zip(head.gene, head.to_dict("records"), strict=True)]
     table["explanation"] = expl + [""] * (len(table) - len(head))
+    table["top_records"] = table.gene.map(_top_records(records, list(head.gene))).fillna("")
     return TargetRanking(disease, aggregator, table, records, sorted(own), notes)
 
 
