@@ -32,6 +32,7 @@ CONFIGS: dict[str, dict] = {
     "rf_greedy": {"model": "rf"},
     "gp_greedy": {"model": "gp"},
     "gp_ap_greedy": {"model": "gp", "model_params": {"atom_pairs": True}},
+    "gprf_greedy": {"model": "gp_rf"},
     "gp_ucb": {"model": "gp", "acquisition": "ucb", "acquisition_params": {"beta": 1.0}},
     "gp_thompson": {"model": "gp", "acquisition": "thompson"},
     "gp_ei": {"model": "gp", "acquisition": "ei"},

@@ -23,6 +23,8 @@ from drugloop.chem.features import Featurizer, FeaturizerConfig
 from drugloop.models.base import MODELS, Model
 
 NOISE_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
+_SHARED_ROWS: dict[tuple[str, int, int], np.ndarray] = {}  # (smiles, radius, bits) → uint8 row
+_SHARED_MAX = 200_000  # ~400 MB at 2048 bits; a campaign re-scores the same pool every round
 
 
 def tanimoto_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -49,10 +51,30 @@ class _CountFingerprintModel(Model):
         return {**super().params(), "features": f"morgan_count r={self.radius} {self.n_bits} bits"}
 
     def features(self, smiles: Sequence[str]) -> np.ndarray:
-        return self.featurizer.transform(smiles)
+        """Morgan counts, from a process-wide row cache shared by successive models."""
+        out = np.zeros((len(smiles), self.n_bits), dtype=np.float32)
+        missing = []
+        for i, smi in enumerate(smiles):
+            row = _SHARED_ROWS.get((smi, self.radius, self.n_bits))
+            if row is None:
+                missing.append(i)
+            else:
+                out[i] = row
+        if missing:
+            rows = self.featurizer.transform([smiles[i] for i in missing])
+            self.featurizer._cache.clear()  # the shared cache holds them (as uint8)
+            out[missing] = rows
+            if len(_SHARED_ROWS) < _SHARED_MAX:
+                for i, row in zip(missing, rows, strict=True):
+                    _SHARED_ROWS[(smiles[i], self.radius, self.n_bits)] = np.minimum(
+                        row, 255
+                    ).astype(np.uint8)
+        return out
 
     def features_from_counts(self, counts: np.ndarray) -> np.ndarray:
         """Model features from raw Morgan counts (e.g. a memory-mapped pool cache)."""
+        if getattr(self, "atom_pairs", False):
+            raise ValueError("a GP with atom pairs cannot score a Morgan-only pool cache")
         return np.asarray(counts, dtype=np.float32)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -82,7 +104,7 @@ class TanimotoGPModel(_CountFingerprintModel):
 
     def features(self, smiles: Sequence[str]) -> np.ndarray:
         """Morgan counts, plus atom-pair counts (size and shape, as MolPAL uses) if asked."""
-        X = self.featurizer.transform(smiles)
+        X = super().features(smiles)
         if not self.atom_pairs:
             return X
         from rdkit import Chem
@@ -216,3 +238,41 @@ class MLPEnsembleModel(_CountFingerprintModel):
 
     def _predict_mean_std(self, smiles: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         return self.predict_features(self.features(smiles))
+
+
+@MODELS.register("gp_rf")
+class GPForestConsensus(Model):
+    """Average of the Tanimoto GP and a random forest (mean of means, pooled variance).
+
+    The two fail differently — the GP smooths over similarity, the forest picks out
+    substructure rules — so their average is the safer ranking when the task is unknown.
+    """
+
+    name = "gp_rf"
+
+    def __init__(self, seed: int = 0, n_estimators: int = 200, **kwargs: Any) -> None:
+        from drugloop.models.ensembles import RandomForestModel
+
+        super().__init__(**{k: v for k, v in kwargs.items() if k == "domain_threshold"})
+        self.seed = seed
+        self.gp = TanimotoGPModel(seed=seed, **kwargs)
+        self.rf = RandomForestModel(seed=seed, n_estimators=n_estimators)
+
+    def _fit(self, smiles: Sequence[str], y: np.ndarray) -> None:
+        self.gp._fit(smiles, y)
+        self.rf._fit(smiles, y)
+
+    def _predict_mean_std(self, smiles: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        gm, gs = self.gp._predict_mean_std(smiles)
+        rm, rs = self.rf._predict_mean_std(smiles)
+        return 0.5 * (gm + rm), np.sqrt(0.5 * (gs**2 + rs**2))
+
+    def features_from_counts(self, counts: np.ndarray) -> np.ndarray:
+        return np.asarray(counts, dtype=np.float32)
+
+    def predict_features(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Both members read the same Morgan count matrix (streamed pools)."""
+        gm, gs = self.gp.predict_features(X)
+        per_tree = np.stack([tree.predict(X) for tree in self.rf.forest.estimators_])
+        rm, rs = per_tree.mean(axis=0), per_tree.std(axis=0)
+        return 0.5 * (gm + rm), np.sqrt(0.5 * (gs**2 + rs**2))
