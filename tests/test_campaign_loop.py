@@ -77,6 +77,11 @@ def test_multi_round_campaign_against_simulated_lab(tmp_path, pim1):
     assert page.count("data:image/png;base64") == 3 and "<svg" in page
     status = run("campaign", "status", "loop")
     assert "complete" in status.output
+    ranked = run("campaign", "rank-pool", "loop", "--pool", str(pool), "--top", "5",
+                 "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "top.csv"))
+    assert "80 molecules scored" in ranked.output
+    top = pd.read_csv(tmp_path / "top.csv")
+    assert len(top) == 5 and top["utility"].is_monotonic_decreasing
 
 
 def test_bad_results_are_rejected_by_line(tmp_path, pim1):

@@ -12,6 +12,7 @@ from rdkit import DataStructs
 from drugloop.campaign.acquisition import ACQUISITIONS, acquisition_scores
 from drugloop.campaign.batch import pareto_rank, select_batch
 from drugloop.chem.features import bit_vectors
+from drugloop.cli.main import app
 from drugloop.models import create_model
 from drugloop.models import gp as _gp  # noqa: F401
 
@@ -84,3 +85,29 @@ def test_gp_uncertainty_grows_away_from_data(pim1):
     assert near.std.mean() < far.std.mean()
     held = model.predict([smiles[i] for i in test])
     assert np.corrcoef(held.mean, y[test])[0, 1] > 0.5
+
+
+def test_cli_simulate_with_new_options(tmp_path, enamine_pool, enamine_scores):
+    import json
+
+    from typer.testing import CliRunner
+
+    pool = pd.read_csv(enamine_pool).head(400)
+    pool_path, scores_path = tmp_path / "pool.csv", tmp_path / "scores.csv"
+    pool.to_csv(pool_path, index=False)
+    pd.read_csv(enamine_scores).to_csv(scores_path, index=False)
+    out = tmp_path / "sim.json"
+    result = CliRunner().invoke(app, [
+        "campaign", "simulate", "--pool", str(pool_path), "--oracle", str(scores_path),
+        "--minimize", "--init-frac", "0.05", "--batch-frac", "0.05", "--rounds", "2",
+        "--model", "gp", "--acquisition", "ei", "--batch-strategy", "diverse", "--out", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["config"]["batch_strategy"] == "diverse" and data["config"]["acquisition"] == "ei"
+    assert [r["n_tested"] for r in data["rounds"]] == [20, 40, 60]
+    bad = CliRunner().invoke(app, [
+        "campaign", "simulate", "--pool", str(pool_path), "--oracle", str(scores_path),
+        "--batch-strategy", "nonsense", "--out", str(out),
+    ])
+    assert bad.exit_code == 2 and "nonsense" in bad.output and "Traceback" not in bad.output
