@@ -12,6 +12,7 @@ writes ``results/tdc_admet.{json,md}`` from whatever is cached (partial runs say
 
     .venv/bin/python benchmarks/tdc_admet.py [--endpoints A B ...] [--seeds 1 2 3 4 5]
     .venv/bin/python benchmarks/tdc_admet.py --merge
+    .venv/bin/python benchmarks/tdc_admet.py --export-panel   # seed-1 models → data/admet/
 """
 
 from __future__ import annotations
@@ -177,14 +178,36 @@ def merge() -> None:
     print("\n".join(lines))
 
 
+def export(seed: int = 1) -> None:
+    """Ship the seed's models (trained on train_val only) as the bundled ADMET panel."""
+    import joblib
+
+    from drugloop.models.admet import export_panel
+
+    models, train_smiles = {}, {}
+    for name in ENDPOINTS:
+        path = MODELS / f"{name}_seed{seed}.joblib"
+        if not path.exists():
+            raise SystemExit(f"{path} missing: run the benchmark for seed {seed} first")
+        models[name] = joblib.load(path)
+        train_smiles[name] = load_endpoint(name)[0].Drug.tolist()
+    out = export_panel(models, train_smiles)
+    print(f"panel written to {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--endpoints", nargs="*", default=list(ENDPOINTS))
     parser.add_argument("--seeds", nargs="*", type=int, default=[1, 2, 3, 4, 5])
     parser.add_argument("--merge", action="store_true", help="only merge cached results")
+    parser.add_argument("--export-panel", action="store_true",
+                        help="write the seed-1 models to data/admet/ (the shipped panel)")
     args = parser.parse_args()
     if tdc_dir() is None:
         print("shared data not found; skipping")
+        return
+    if args.export_panel:
+        export()
         return
     if not args.merge:
         OUT.mkdir(parents=True, exist_ok=True)

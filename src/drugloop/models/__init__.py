@@ -1,6 +1,7 @@
 """Predictive models: one fit/predict interface with uncertainty and applicability domain."""
 
 from drugloop.models import ensembles as _ensembles  # noqa: F401  (registers rf, lgbm)
+from drugloop.models import chemprop_model as _chemprop  # noqa: F401  (registers chemprop)
 from drugloop.models import gbm as _gbm  # noqa: F401  (registers gbm)
 from drugloop.models.base import MODELS, Model, ModelCard, NotFittedError, Prediction, create_model
 

@@ -59,7 +59,9 @@ class TrainingTable:
     skipped: list[str] = field(default_factory=list)  # "line N: reason"
 
 
-def read_training_table(path: str | Path, smiles_col: str, target_col: str) -> TrainingTable:
+def read_training_table(
+    path: str | Path, smiles_col: str, target_col: str, min_rows: int = 10
+) -> TrainingTable:
     """Valid rows for training; each skipped row is named by its file line and reason."""
     from rdkit import Chem
 
@@ -86,8 +88,8 @@ def read_training_table(path: str | Path, smiles_col: str, target_col: str) -> T
         smiles.append(smi)
         ys.append(value)
         censor.append(c)
-    if len(smiles) < 10:
-        raise ValueError(f"{path}: only {len(smiles)} usable rows; need at least 10 to train")
+    if len(smiles) < min_rows:
+        raise ValueError(f"{path}: only {len(smiles)} usable rows; need at least {min_rows}")
     return TrainingTable(smiles, np.asarray(ys), np.asarray(censor, dtype=np.int8), skipped)
 
 
@@ -181,7 +183,7 @@ def evaluate_table(
     model: Model, path: str | Path, smiles_col: str, target_col: str
 ) -> dict[str, object]:
     """Metrics on a labelled table (exact values only; censored rows are counted, not scored)."""
-    table = read_training_table(path, smiles_col, target_col)
+    table = read_training_table(path, smiles_col, target_col, min_rows=1)
     pred = model.predict(table.smiles)
     task = getattr(model, "fitted_task", "") or "regression"
     exact = table.censor == 0

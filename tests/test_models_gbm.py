@@ -1,0 +1,134 @@
+"""gbm family: regression, classification, censored regression, calibration, CLI contracts."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from drugloop.models import Model, create_model
+from drugloop.models.workflow import parse_target
+
+FAST = {"n_folds": 3, "max_rounds": 150, "n_jobs": 1}
+
+
+@pytest.fixture(scope="module")
+def pim1(bundled_data):
+    df = pd.read_csv(bundled_data / "moleculeace" / "CHEMBL2147_Ki.csv.gz")
+    df = df.rename(columns={"y [pEC50/pKi]": "pki"})
+    return df[df.split == "train"].head(300), df[df.split == "test"].head(120)
+
+
+@pytest.fixture(scope="module")
+def regressor(pim1):
+    train, _ = pim1
+    return create_model("gbm", **FAST).fit(train.smiles.tolist(), train.pki.to_numpy())
+
+
+def test_gbm_regression_learns_and_intervals_cover(regressor, pim1):
+    _, test = pim1
+    pred = regressor.predict(test.smiles.tolist())
+    y = test.pki.to_numpy()
+    rmse = float(np.sqrt(np.mean((pred.mean - y) ** 2)))
+    assert rmse < 0.75 * y.std()
+    lo, hi = regressor.interval(test.smiles.tolist())
+    coverage = np.mean((y >= lo) & (y <= hi))
+    assert 0.75 <= coverage <= 1.0  # 90% target; 120 test molecules leave sampling slack
+    assert np.allclose(hi - lo, 2 * 1.6449 * pred.std, rtol=1e-3)
+    assert regressor.fitted_task == "regression" and pred.in_domain.dtype == bool
+
+
+def test_gbm_classification_gives_calibrated_probabilities(pim1):
+    from sklearn.metrics import roc_auc_score
+
+    train, test = pim1
+    y_train = (train.pki > 7).astype(int).to_numpy()
+    model = create_model("gbm", **FAST).fit(train.smiles.tolist(), y_train)
+    assert model.fitted_task == "classification"  # auto-detected from 0/1 targets
+    p = model.predict(test.smiles.tolist()).mean
+    y = (test.pki > 7).astype(int).to_numpy()
+    assert ((p >= 0) & (p <= 1)).all()
+    assert roc_auc_score(y, p) > 0.75
+    assert abs(p.mean() - y.mean()) < 0.15  # probabilities on the right scale
+
+
+def test_censored_values_inform_training(pim1):
+    """Potent compounds reported only as '> 7' must be predicted above the bound, not at it."""
+    train, _ = pim1
+    y = train.pki.to_numpy().copy()
+    potent = y > 7.5
+    y_cens = np.where(potent, 7.0, y)
+    censor = np.where(potent, 1, 0)
+    smiles = train.smiles.tolist()
+    with_bounds = create_model("gbm", **FAST).fit(smiles, y_cens, censor=censor)
+    as_exact = create_model("gbm", **FAST).fit(smiles, y_cens)
+    assert with_bounds.oof[potent].mean() > as_exact.oof[potent].mean()
+    # trained targets of censored rows never violate their bound
+    assert (with_bounds.predict([smiles[i] for i in np.flatnonzero(potent)]).mean > 6.5).mean() > 0.8
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False, width=32), st.sampled_from(["", "<", ">"]))
+def test_parse_target_round_trips(value, op):
+    parsed, censor = parse_target(f"{op}{value!r}")
+    assert parsed == pytest.approx(value)
+    assert censor == {"": 0, "<": -1, ">": 1}[op]
+
+
+def test_parse_target_rejects_words():
+    with pytest.raises(ValueError):
+        parse_target("about ten")
+
+
+def test_cli_train_predict_evaluate_keep_rows(tmp_path, pim1):
+    from drugloop.cli.main import app
+
+    train, test = pim1
+    data = train.head(150)[["smiles", "pki"]].astype(str)
+    data.loc[data.index[0], "pki"] = ">8"
+    data.loc[data.index[1], "smiles"] = "C1CC"  # unparseable: skipped with its line named
+    data.to_csv(tmp_path / "train.csv", index=False)
+    inp = pd.concat(
+        [test.head(3), pd.DataFrame({"smiles": ["not_a_smiles"], "pki": [6.0]}), test.iloc[3:8]]
+    )
+    inp.to_csv(tmp_path / "test.csv", index=False)
+    runner = CliRunner()
+    res = runner.invoke(app, ["model", "train", str(tmp_path / "train.csv"), "--smiles-col",
+                              "smiles", "--target-col", "pki", "--out", str(tmp_path / "m")])
+    assert res.exit_code == 0, res.output
+    assert "1 censored" in res.output and "line 3" in res.output
+    res = runner.invoke(app, ["model", "predict", str(tmp_path / "m"), str(tmp_path / "test.csv"),
+                              "--smiles-col", "smiles", "--out", str(tmp_path / "out.csv")])
+    assert res.exit_code == 0, res.output
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert list(out.columns[:4]) == ["smiles", "prediction", "uncertainty", "in_domain"]
+    assert out.smiles.tolist() == inp.smiles.tolist()  # no shifted or dropped rows
+    assert np.isnan(out.prediction[3]) and "invalid SMILES" in out.error[3]
+    assert out.prediction.drop(index=3).notna().all()
+    res = runner.invoke(app, ["model", "evaluate", str(tmp_path / "m"), str(tmp_path / "test.csv"),
+                              "--smiles-col", "smiles", "--target-col", "pki",
+                              "--out", str(tmp_path / "metrics.json")])
+    assert res.exit_code == 0, res.output
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["n"] == 8 and metrics["skipped_rows"] == 1 and "rmse" in metrics
+    card = json.loads((tmp_path / "m" / "model_card.json").read_text())
+    assert len(card["training_data_sha256"]) == 64 and "cv_rmse" in card["metrics"]
+    assert card["versions"]["lightgbm"]
+
+
+def test_corrupted_and_incompatible_models_give_clear_errors(tmp_path, regressor):
+    regressor.save(tmp_path / "m")
+    assert isinstance(Model.load(tmp_path / "m"), Model)
+    card = json.loads((tmp_path / "m" / "model_card.json").read_text())
+    card["versions"]["lightgbm"] = "1.0.0"
+    (tmp_path / "m" / "model_card.json").write_text(json.dumps(card))
+    with pytest.raises(ValueError, match="lightgbm 1.0.0"):
+        Model.load(tmp_path / "m")
+    regressor.save(tmp_path / "c")
+    (tmp_path / "c" / "model.joblib").write_bytes(b"not a model at all")
+    with pytest.raises(ValueError, match="corrupted or incompatible"):
+        Model.load(tmp_path / "c")
