@@ -203,7 +203,7 @@ def score_pool(
     acquisition: str = "greedy",
     acquisition_params: dict | None = None,
     exclude: np.ndarray | None = None,
-    chunk_size: int = CHUNK,
+    chunk_size: int = 20_000,
     ray_address: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> PoolScores:
