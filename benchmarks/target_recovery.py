@@ -185,12 +185,15 @@ def markdown(result: dict) -> str:
         f"{result['n_genes_ranked']} genes ranked per disease; each disease ranked without its "
         f"own drugs' targets; learned ranker: {result['folds']}-fold CV grouped by disease "
         "(test diseases' drugs removed from every disease's features in that fold).", "",
-        "| method | recall@20 | recall@100 | AUROC | MRR | issue anchor recall@20 |",
-        "|---|---|---|---|---|---|"]
+        "| method | recall@20 | recall@100 | AUROC | MRR | diseases with a target in top 20 "
+        "| issue anchor recall@20 |",
+        "|---|---|---|---|---|---|---|"]
+    per = pd.DataFrame(result["per_disease"])
     for m in methods:
         anchor = result["anchors_recall@20"].get(m, "")
+        hit = (per[m + "/recall@20"] > 0).sum()
         lines.append(f"| {m} | {s[m + '/recall@20']:.3f} | {s[m + '/recall@100']:.3f} | "
-                     f"{s[m + '/auroc']:.3f} | {s[m + '/mrr']:.3f} | {anchor} |")
+                     f"{s[m + '/auroc']:.3f} | {s[m + '/mrr']:.3f} | {hit}/{len(per)} | {anchor} |")
     lines += ["", "Command: `.venv/bin/python benchmarks/target_recovery.py --ship`", ""]
     return "\n".join(lines)
 
