@@ -171,7 +171,10 @@ class AdmetPanel:
             train = [line.strip() for line in fh if line.strip()]
         from drugloop.chem.features import bit_vectors
 
-        self.train_fps = bit_vectors(train)
+        from rdkit import DataStructs
+
+        empty = DataStructs.ExplicitBitVect(2048)  # keeps positions for unparseable entries
+        self.train_fps = [fp if fp is not None else empty for fp in bit_vectors(train)]
         self.index = {name: np.asarray(spec["train_index"]) for name, spec in self.specs.items()}
 
     @property
@@ -186,7 +189,7 @@ class AdmetPanel:
 
         names = [e.name for e in self.endpoints]
         out = np.zeros((len(smiles), len(names)))
-        refs = [fp for fp in self.train_fps]
+        refs = self.train_fps
         for i, fp in enumerate(bit_vectors(smiles)):
             if fp is None:
                 continue
