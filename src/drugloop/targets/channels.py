@@ -89,8 +89,23 @@ def _result(records: pd.DataFrame) -> ChannelResult:
     return ChannelResult(harmonic_combine(records), records.reset_index(drop=True))
 
 
+_ROW_INDEX: dict[tuple[int, str], tuple[pd.DataFrame, dict]] = {}
+
+
+def rows_for(df: pd.DataFrame, column: str, ids: list[str]) -> pd.DataFrame:
+    """Rows whose ``column`` is in ``ids``, via a per-table index built once (tables are cached)."""
+    key = (id(df), column)
+    cached = _ROW_INDEX.get(key)
+    if cached is None or cached[0] is not df:  # id() may be reused once a frame is freed
+        cached = (df, df.groupby(column, sort=False).indices)
+        _ROW_INDEX[key] = cached
+    index = cached[1]
+    positions = [p for i in ids if i in index for p in index[i]]
+    return df.iloc[sorted(positions)]
+
+
 def _jensen_records(df: pd.DataFrame, doids: list[str], label: str) -> pd.DataFrame:
-    rows = df[df.doid.isin(doids)]
+    rows = rows_for(df, "doid", doids)
     return pd.DataFrame({
         "gene": rows.gene, "source": f"JensenLab {label}: " + rows.source,
         "detail": rows.disease + " (" + rows.doid + "): " + rows.evidence.astype(str),
@@ -98,7 +113,7 @@ def _jensen_records(df: pd.DataFrame, doids: list[str], label: str) -> pd.DataFr
 
 
 def _disgenet_records(kb: KnowledgeBase, umls: list[str], factor: float = 1.0) -> pd.DataFrame:
-    rows = kb.disgenet[kb.disgenet.umls.isin(umls)]
+    rows = rows_for(kb.disgenet, "umls", umls)
     return pd.DataFrame({
         "gene": rows.gene, "source": "DisGeNET curated",
         "detail": rows.disease + " (" + rows.umls + "): " + rows.associationType.astype(str)
@@ -107,7 +122,7 @@ def _disgenet_records(kb: KnowledgeBase, umls: list[str], factor: float = 1.0) -
 
 
 def _hpo_records(kb: KnowledgeBase, rare: list[str], factor: float = 1.0) -> pd.DataFrame:
-    rows = kb.hpo_links[kb.hpo_links.disease_id.isin(rare)]
+    rows = rows_for(kb.hpo_links, "disease_id", rare)
     return pd.DataFrame({
         "gene": rows.gene, "source": "HPO annotations (OMIM/Orphanet)",
         "detail": rows.disease_name.fillna("") + " (" + rows.disease_id + ")",
