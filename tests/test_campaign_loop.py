@@ -118,3 +118,33 @@ def test_bad_results_are_rejected_by_line(tmp_path, pim1):
             campaign.propose(tmp_path, pin=[vetoed], veto=[vetoed])
         with pytest.raises(CampaignError, match="not a registration id or SMILES"):
             campaign.propose(tmp_path, add=["not_a_smiles"])
+
+
+def test_secondary_objective_steers_the_batch(tmp_path, pim1, shared_data):
+    """An off-target (CLK4 Ki, real ChEMBL data) to avoid: the batch moves away from it."""
+    train, test, _ = pim1
+    clk4 = pd.read_csv(shared_data / "moleculeace" / "CHEMBL4203_Ki.csv.gz").head(300)
+    files = {}
+    for name, frame in (("PIM1", train), ("CLK4", clk4)):
+        files[name] = tmp_path / f"{name}.csv"
+        pd.DataFrame({"smiles": frame.smiles, "value": frame["exp_mean [nM]"],
+                      "unit": "nM"}).to_csv(files[name], index=False)
+    pool = tmp_path / "pool.csv"
+    test[["smiles"]].to_csv(pool, index=False)
+    with ProjectStore(tmp_path / "p.db") as store:
+        for name, path in files.items():
+            store.import_assay_file(path, default_assay=name)
+        plain = Campaign.create(store, "plain", CampaignConfig(
+            assay_id="PIM1", pool=str(pool), batch_size=8, model="gp"))
+        selective = Campaign.create(store, "selective", CampaignConfig(
+            assay_id="PIM1", pool=str(pool), batch_size=8, model="gp",
+            secondary=[{"assay_id": "CLK4", "worst": 8.0, "best": 5.0, "model": "gp"}]))
+        first = plain.propose(tmp_path / "a")
+        second = selective.propose(tmp_path / "b")
+        from drugloop.models import create_model
+
+        clk4_model = create_model("gp").fit(clk4.smiles.tolist(), clk4["y [pEC50/pKi]"].to_numpy())
+        off_plain = clk4_model.predict(first.orders["smiles"].tolist()).mean.mean()
+        off_selective = clk4_model.predict(second.orders["smiles"].tolist()).mean.mean()
+        assert off_selective < off_plain
+        assert "CLK4_predicted" in second.orders.columns

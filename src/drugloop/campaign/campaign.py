@@ -309,6 +309,7 @@ class Campaign:
             nearest_similarity=scored["domain_raw"].to_numpy(),
         )
         candidates["acquisition_score"] = self._adjusted_scores(candidates, scored)
+        candidates = self._apply_secondary(candidates)
         n_pick = n + len(forced or {})  # room for forced picks that are also top candidates
         picks = self._select(candidates, n_pick)
         best = candidates.iloc[picks]
@@ -335,6 +336,31 @@ class Campaign:
             score = score / (1.0 + self.config.cost_weight * cost / max(median, 1e-9))
         return score
 
+    def _apply_secondary(self, candidates: pd.DataFrame) -> pd.DataFrame:
+        """Predict each secondary assay and multiply its desirability into the score."""
+        for objective in self.config.secondary:
+            measured = self.store.measurements_frame(objective.assay_id)
+            if measured.empty:
+                raise CampaignError(
+                    f"secondary objective {objective.assay_id!r} has no measurements"
+                )
+            table = aggregate_replicates(measured)
+            table = table[np.isfinite(table["pactivity"])]
+            if len(table) < MIN_TRAINING_COMPOUNDS:
+                raise CampaignError(
+                    f"secondary objective {objective.assay_id!r}: only {len(table)} compounds"
+                )
+            model = create_model(objective.model, seed=self.config.seed).fit(
+                table["smiles"].tolist(), table["pactivity"].to_numpy(dtype=float)
+            )
+            predicted = model.predict(candidates["smiles"].tolist()).mean
+            span = objective.best - objective.worst
+            desirability = np.clip((predicted - objective.worst) / span, 0.0, 1.0)
+            candidates[f"{objective.assay_id}_predicted"] = predicted
+            candidates[f"{objective.assay_id}_desirability"] = desirability
+            candidates["acquisition_score"] = candidates["acquisition_score"] * desirability
+        return candidates
+
     def _select(self, candidates: pd.DataFrame, n: int) -> np.ndarray:
         score = candidates["acquisition_score"].to_numpy(dtype=float)
         if self.config.selection == "pareto":
@@ -343,6 +369,8 @@ class Campaign:
                 * (-1.0 if self.config.direction == "minimize" else 1.0),
                 candidates["qed"].to_numpy(dtype=float),
                 -candidates["sa_score"].to_numpy(dtype=float),
+                *[candidates[f"{o.assay_id}_desirability"].to_numpy(dtype=float)
+                  for o in self.config.secondary],
             ])
             rank = pareto_rank(objectives)
             # front first, objective score within a front

@@ -19,6 +19,21 @@ class GeneratorSettings(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class SecondaryObjective(BaseModel):
+    """Another assay (ADMET, an off-target for selectivity) that a batch must also respect.
+
+    A model is trained on that assay's measurements; its prediction becomes a desirability
+    ramping from 0 at ``worst`` to 1 at ``best`` (pActivity or the assay's own scale) that
+    multiplies the score, and joins the Pareto objectives.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    assay_id: str
+    worst: float
+    best: float
+    model: str = "rf"
+
+
 class CampaignConfig(BaseModel):
     """Everything a round needs to decide what to make next."""
 
@@ -36,6 +51,7 @@ class CampaignConfig(BaseModel):
     cost_weight: float = Field(0.0, ge=0, description="0 ignores cost; 1 halves the score at "
                                "the median cost")
     plate_size: int | None = None  # 96 or 384: add a plate map to the order
+    secondary: list[SecondaryObjective] = Field(default_factory=list)
     batch_size: int = Field(24, ge=1)
     initial_batch_size: int | None = None  # first round when nothing is measured yet
     pool: str | None = None  # CSV/SMI of candidates (enumerated or purchasable)
