@@ -169,9 +169,9 @@ class AdmetPanel:
         }
         with gzip.open(directory / "train_smiles.smi.gz", "rt") as fh:
             train = [line.strip() for line in fh if line.strip()]
-        from drugloop.chem.features import bit_vectors
-
         from rdkit import DataStructs
+
+        from drugloop.chem.features import bit_vectors
 
         empty = DataStructs.ExplicitBitVect(2048)  # keeps positions for unparseable entries
         self.train_fps = [fp if fp is not None else empty for fp in bit_vectors(train)]
