@@ -31,7 +31,7 @@ class SecondaryObjective(BaseModel):
     assay_id: str
     worst: float
     best: float
-    model: str = "rf"
+    model: str = "gp"
 
 
 class CampaignConfig(BaseModel):
@@ -40,7 +40,7 @@ class CampaignConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     assay_id: str = "activity"
     direction: Literal["maximize", "minimize"] = "maximize"  # pActivity: higher is better
-    model: str = "rf"
+    model: str = "gp"  # the benchmarked active-learning default (docs/benchmarks.md)
     model_params: dict[str, Any] = Field(default_factory=dict)
     acquisition: str = "greedy"  # greedy, ucb, ei, pi, thompson (ACQUISITIONS registry)
     ucb_beta: float = 1.0

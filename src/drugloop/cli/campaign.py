@@ -117,7 +117,7 @@ def init(
     pool: Path | None = typer.Option(None, help="Candidate pool (CSV/SMI)."),
     batch_size: int = typer.Option(24, help="Compounds per order."),
     acquisition: str = typer.Option("greedy", help="greedy, ucb, ei, pi or thompson."),
-    model: str = typer.Option("rf", help="Surrogate model: rf, gp, lgbm, mlp."),
+    model: str = typer.Option("gp", help="Surrogate model: gp, rf, lgbm, mlp."),
     batch_strategy: str = typer.Option("topk", help="topk, diverse or penalized."),
     selection: str = typer.Option("desirability", help="desirability or pareto."),
     cost_weight: float = typer.Option(0.0, help="Penalize the pool's 'cost' column (0 = off)."),
