@@ -99,8 +99,14 @@ def test_cli_train_predict_evaluate_keep_rows(tmp_path, pim1):
     inp.to_csv(tmp_path / "test.csv", index=False)
     runner = CliRunner()
     res = runner.invoke(app, ["model", "train", str(tmp_path / "train.csv"), "--smiles-col",
-                              "smiles", "--target-col", "pki", "--out", str(tmp_path / "m")])
+                              "smiles", "--target-col", "pki", "--out", str(tmp_path / "m"),
+                              "--project", str(tmp_path / "p.db")])
     assert res.exit_code == 0, res.output
+    from drugloop.data.store import ProjectStore
+
+    with ProjectStore(str(tmp_path / "p.db")) as store:
+        registered = store.predictions_frame()
+    assert len(registered) == 149 and registered.model_name.str.startswith("model:").all()
     assert "1 censored" in res.output and "line 3" in res.output
     res = runner.invoke(app, ["model", "predict", str(tmp_path / "m"), str(tmp_path / "test.csv"),
                               "--smiles-col", "smiles", "--out", str(tmp_path / "out.csv")])

@@ -21,6 +21,9 @@ def train(
     out: Path = typer.Option(..., help="Directory to save the model in."),
     model: str = typer.Option("gbm", help="Model family: gbm (default), chemprop, rf, lgbm."),
     seed: int = typer.Option(0, help="Random seed."),
+    project: str | None = typer.Option(
+        None, help="Also register the model in this project store (its out-of-fold predictions)."
+    ),
 ) -> None:
     """Train a model (with uncertainty and applicability domain) and save it."""
     from drugloop.models.workflow import train_from_table
@@ -41,6 +44,18 @@ def train(
     if metrics:
         console.print("cross-validated: " + ", ".join(f"{k}={v:.3f}" for k, v in metrics.items()))
     console.print(f"model saved to {plain(out)}")
+    oof = getattr(fitted, "oof", None)
+    if project and oof is not None and fitted.card is not None:
+        from drugloop.data.store import ProjectStore
+
+        # the store's predictions table is the registry: model name = directory, version =
+        # training-data hash, one cross-validated prediction per training compound
+        mean = fitted._inverse_y(oof) if fitted.fitted_task == "regression" else oof
+        with ProjectStore(project) as store:
+            n = store.add_predictions(
+                f"model:{out.resolve()}", fitted.card.training_data_sha256[:12], table.smiles, mean
+            )
+        console.print(f"registered in {plain(project)} ({n} cross-validated predictions)")
 
 
 @model_app.command("predict")
