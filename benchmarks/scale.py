@@ -100,7 +100,9 @@ def main() -> None:
         f"| {summary['pool']} | {n:,} | {s['featurize']} s | {s['predict_acquire']} s | "
         f"{s['total']} s | {summary['peak_rss_mb']} MB |\n\n"
         f"Model: {defaults.model} trained on {args.n_train}; reproduce: "
-        f"`.venv/bin/python benchmarks/scale.py{limit_flag}`\n"
+        f"`.venv/bin/python benchmarks/scale.py{limit_flag}`\n\n"
+        "Peak RSS counts the memory-mapped fingerprint pages the process touched (file-backed, "
+        "reclaimable by the OS); the cache itself is on disk.\n"
     )
     print(json.dumps(summary, indent=2))
     if args.cache_dir is None:
