@@ -268,13 +268,14 @@ def rank_pool(
     with _store(project) as store:
         campaign = Campaign(store, name)
         model = campaign.train_model()
+        _, y = campaign.training_set()
     with progress_bar() as bar:
         task = bar.add_task("fingerprinting pool", total=None)
         cache = featurize_pool(pool, cache_dir, smiles_col, progress=lambda n: bar.advance(task, n))
         scoring = bar.add_task("scoring", total=cache.n_valid)
+        params = {"beta": campaign.config.ucb_beta, "best": float(max(y))}
         best = score_pool(
-            model, cache, top, campaign.config.acquisition,
-            {"beta": campaign.config.ucb_beta} if campaign.config.acquisition == "ucb" else {},
+            model, cache, top, campaign.config.acquisition, params,
             ray_address=ray_address, progress=lambda n: bar.advance(scoring, n),
         )
     smiles = cache.smiles
