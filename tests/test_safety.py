@@ -127,6 +127,15 @@ def test_objective_rewarding_toxicity_is_refused() -> None:
         check_objective(_objective({"type": "activity", "model": "LD50_Zhu"}))
 
 
+def test_endpoint_names_match_words_not_substrings() -> None:
+    from drugloop.design.safety import _names_toxicity
+
+    assert _names_toxicity(["/home/james/oracle.py", "dilithium"]) is None
+    assert _names_toxicity(["ClinTox"]) == "clintox"
+    assert _names_toxicity(["AMES"]) == "ames" and _names_toxicity(["hERG_central"]) == "herg"
+    assert _names_toxicity(["non_toxic_probability"]) is None
+
+
 def test_objective_rewarding_nerve_agent_similarity_is_refused() -> None:
     bad = _objective({"type": "tanimoto_similarity", "references": ["CCOP(C)(=O)SCCN(C(C)C)C(C)C"]})
     with pytest.raises(UnsafeObjectiveError, match="chemical-warfare"):

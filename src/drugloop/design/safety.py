@@ -24,6 +24,7 @@ Two checks, both on by default in every design run (:func:`drugloop.design.optim
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -242,12 +243,19 @@ def _texts(value: Any) -> Iterable[str]:
             yield from _texts(item)
 
 
+_NEGATIONS = {"non", "not", "safe", "nontoxic", "no"}
+
+
 def _names_toxicity(texts: Iterable[str]) -> str | None:
+    """The toxicity term a text names (word-prefix match, so '/home/james' is not 'ames')."""
     for text in texts:
-        low = text.lower().replace("-", "_").replace(" ", "_")
-        for term in TOXICITY_TERMS:
-            if term in low:
-                return term
+        tokens = [t for t in re.split(r"[^a-z0-9]+", text.lower()) if t]
+        if _NEGATIONS & set(tokens):
+            continue  # "non_toxic", "safe_herg": higher is better by the name itself
+        for token in tokens:
+            for term in TOXICITY_TERMS:
+                if token == term or (len(term) > 4 and token.startswith(term)):
+                    return term
     return None
 
 
