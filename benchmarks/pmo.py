@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
@@ -137,7 +138,23 @@ def run_part(task: str, seed: int, budget: int, batch_size: int) -> dict:
     )
     generator = default_portfolio(seed=seed)
     started = time.perf_counter()
-    result = optimize(generator, objective, budget=budget, batch_size=batch_size)
+    partial = PARTS / f"{task}_seed{seed}.partial.parquet"  # resumes an interrupted part
+    history = pd.read_parquet(partial) if partial.exists() else None
+    frames = [history] if history is not None else []
+
+    def checkpoint(batch: pd.DataFrame) -> None:
+        frames.append(batch)
+        PARTS.mkdir(parents=True, exist_ok=True)
+        pd.concat(frames, ignore_index=True).to_parquet(partial, index=False)
+
+    result = optimize(
+        generator,
+        objective,
+        budget=budget,
+        batch_size=batch_size,
+        history=history,
+        on_batch=checkpoint,
+    )
     wall = time.perf_counter() - started
     frame = result.molecules
     raw = frame["oracle_raw"].to_numpy(dtype=float)
@@ -155,6 +172,7 @@ def run_part(task: str, seed: int, budget: int, batch_size: int) -> dict:
         "oracle_failures": int((~ok).sum()),
         "withheld_by_safety_guard": result.n_withheld,
         "stop_reason": result.stop_reason,
+        "resumed_from_checkpoint": 0 if history is None else len(history),
         "wall_seconds": round(wall, 1),
         "scorecard": generator.scorecard(
             frame.loc[ok].nlargest(100, "oracle_raw")["smiles"].tolist()
@@ -164,10 +182,29 @@ def run_part(task: str, seed: int, budget: int, batch_size: int) -> dict:
     }
     PARTS.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(part, indent=2))
+    partial.unlink(missing_ok=True)
     generator.close() if hasattr(generator, "close") else None
     for weighted in objective.components:
         weighted.component.close()
     return part
+
+
+def _incomplete(budget: int) -> list[dict]:
+    """Interrupted parts: calls done so far and the AUC if the run stopped there (padded)."""
+    rows = []
+    for path in sorted(PARTS.glob("*_seed*.partial.parquet")):
+        task, seed = path.name.split(".")[0].rsplit("_seed", 1)
+        raw = pd.read_parquet(path)["oracle_raw"].to_numpy(dtype=float)
+        scores = raw[np.isfinite(raw)].tolist()
+        rows.append(
+            {
+                "task": task,
+                "seed": int(seed),
+                "oracle_calls": len(scores),
+                "auc_top10_if_stopped_here": auc_top_k(scores, budget),
+            }
+        )
+    return rows
 
 
 def report() -> dict:
@@ -191,6 +228,8 @@ def report() -> dict:
         "tasks_covered": len(per_task),
         "sum_auc_top10_covered_tasks": float(sum(v["auc_top10_mean"] for v in per_task.values())),
         "per_task": per_task,
+        "incomplete_parts": _incomplete(parts[0]["budget"] if parts else 10000),
+        "scorecards": {f"{p['task']}_seed{p['seed']}": p["scorecard"] for p in parts},
         "anchors_20_task_sum": ANCHORS,
         "configuration": (
             "default portfolio (reinvent + graph_ga + mmp_analogs) via external_process"
@@ -229,6 +268,30 @@ def _markdown(summary: dict) -> str:
         "|---|---|",
     ]
     lines += [f"| {name} | {value:.2f} |" for name, value in ANCHORS.items()]
+    if summary["incomplete_parts"]:
+        lines += [
+            "",
+            "Interrupted parts (not in the sum; AUC as if the run had stopped there):",
+            "",
+        ]
+        lines += [
+            "| task | seed | oracle calls done | AUC top-10 if stopped |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['task']} | {r['seed']} | {r['oracle_calls']} | "
+            f"{r['auc_top10_if_stopped_here']:.3f} |"
+            for r in summary["incomplete_parts"]
+        ]
+    for key, cards in summary["scorecards"].items():
+        lines += ["", f"Generator scorecard, {key} (top-100 by oracle score):", ""]
+        lines += ["| generator | scored | top-100 share | validity | uniqueness | novelty |"]
+        lines += ["|---|---|---|---|---|---|"]
+        lines += [
+            f"| {c['generator']} | {c['scored']} | {c['top_k_share']:.2f} | {c['validity']:.2f} "
+            f"| {c['uniqueness']:.2f} | {c['novelty']:.2f} |"
+            for c in cards
+        ]
     return "\n".join(lines) + "\n"
 
 
