@@ -12,6 +12,16 @@ from drugloop.design.clm import DEFAULT_PRIOR, LanguageModel, finetune
 from drugloop.design.run import RunConfig, RunConfigError, run_design
 from drugloop.design.safety import SafetyGuard
 
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Small GRU batches run faster on one thread than on two contending ones."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 needs_prior = pytest.mark.skipif(not DEFAULT_PRIOR.exists(), reason="prior weights not shipped")
 
 CONFIG = """
