@@ -34,7 +34,9 @@ def test_model_guided_campaign_beats_random_on_enamine(enamine):
     guided = simulate_campaign(
         sub,
         oracle,
-        SimulationConfig(minimize=True, rounds=3, seed=0, model_params={"n_estimators": 60}),
+        SimulationConfig(
+            minimize=True, rounds=3, seed=0, model="rf", model_params={"n_estimators": 60}
+        ),
     )
     rand = simulate_campaign(
         sub, oracle, SimulationConfig(minimize=True, rounds=3, seed=0, acquisition="random")
@@ -55,7 +57,9 @@ def test_failed_syntheses_are_never_hits(enamine):
     result = simulate_campaign(
         sub,
         crippled,
-        SimulationConfig(minimize=True, rounds=2, seed=1, model_params={"n_estimators": 40}),
+        SimulationConfig(
+            minimize=True, rounds=2, seed=1, model="rf", model_params={"n_estimators": 40}
+        ),
     )
     assert result.rounds[-1].n_failed >= 1 or result.n_with_value < len(sub)
     assert result.top_threshold > best[-1][0]  # the failed ones are not in the true top
@@ -114,3 +118,10 @@ def test_cli_bad_input_is_a_message_not_a_traceback(tmp_path, enamine_pool):
     )
     assert result.exit_code == 2
     assert "score" in result.output and "Traceback" not in result.output
+
+
+def test_parameters_for_another_model_are_an_error(enamine):
+    pool, oracle = enamine
+    config = SimulationConfig(model="gp", model_params={"n_estimators": 10}, rounds=1)
+    with pytest.raises(ValueError, match="does not take \\['n_estimators'\\]"):
+        simulate_campaign(pool[:500], oracle, config)

@@ -123,23 +123,22 @@ def _read_table(path: str | Path) -> pd.DataFrame:
 
 
 def _model_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Drop (with a warning) parameters the chosen model does not take.
+    """Check ``model_params`` against what the chosen model takes.
 
-    Configs written for one model (``n_estimators`` for a forest) keep working when the
-    default model changes; the warning says what was ignored.
+    A parameter meant for another model (``n_estimators`` with the GP) is a configuration
+    mistake: silently dropping it would run a different experiment from the one written down.
     """
     import inspect
-    import warnings
 
     accepted: set[str] = set()
     for klass in MODELS.get(name).__mro__:
         init = klass.__dict__.get("__init__")
         if init is not None:
             accepted |= set(inspect.signature(init).parameters) - {"self", "kwargs"}
-    ignored = sorted(set(params) - accepted)
-    if ignored:
-        warnings.warn(f"model {name!r} ignores parameters {ignored}", stacklevel=3)
-    return {k: v for k, v in params.items() if k in accepted}
+    unknown = sorted(set(params) - accepted)
+    if unknown:
+        raise ValueError(f"model {name!r} does not take {unknown}; it takes {sorted(accepted)}")
+    return dict(params)
 
 
 def simulate_campaign(

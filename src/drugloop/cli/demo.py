@@ -23,7 +23,7 @@ def register_demo_command(app: typer.Typer) -> None:
         console.rule("[bold]drugloop demo")
         console.print(
             "1. Simulated campaign: MolPAL Enamine 10k docking library, look-up lab, "
-            "1% random start + five 1% batches (random forest + greedy)"
+            f"1% random start + five 1% batches ({_default_strategy()})"
         )
         console.print(
             "2. De novo design: PIM1 kinase Ki data from ChEMBL (MoleculeACE), "
@@ -50,11 +50,18 @@ def register_demo_command(app: typer.Typer) -> None:
         console.print(f"Everything is in [bold]{plain(out_dir.resolve())}[/].")
 
 
+def _default_strategy() -> str:
+    from drugloop.campaign.simulate import SimulationConfig
+
+    config = SimulationConfig()
+    return f"{config.model} + {config.acquisition}"
+
+
 def _simulation_table(result) -> Table:
     table = Table(
         title=f"Enamine 10k: fraction of the true top-1% ({result.guided.top_k} molecules) found"
     )
-    for column in ("round", "tested", "% of library", "drugloop (rf + greedy)", "random"):
+    for column in ("round", "tested", "% of library", f"drugloop ({_default_strategy()})", "random"):
         table.add_column(column, justify="right")
     for g, r in zip(result.guided.rounds, result.random.rounds, strict=True):
         table.add_row(
