@@ -61,7 +61,13 @@ def _simulation_table(result) -> Table:
     table = Table(
         title=f"Enamine 10k: fraction of the true top-1% ({result.guided.top_k} molecules) found"
     )
-    for column in ("round", "tested", "% of library", f"drugloop ({_default_strategy()})", "random"):
+    for column in (
+        "round",
+        "tested",
+        "% of library",
+        f"drugloop ({_default_strategy()})",
+        "random",
+    ):
         table.add_column(column, justify="right")
     for g, r in zip(result.guided.rounds, result.random.rounds, strict=True):
         table.add_row(
