@@ -26,7 +26,6 @@ from drugloop.chem.molecule import InvalidMoleculeError, standardize_smiles
 from drugloop.data.assays import aggregate_replicates
 from drugloop.data.store import ImportReport, ProjectStore, file_sha256
 from drugloop.models import Model, create_model
-from drugloop.models import gp as _gp  # noqa: F401  (registers gp, mlp)
 from drugloop.scoring import (
     ComponentConfig,
     ScoringFunction,

@@ -23,7 +23,6 @@ from drugloop.campaign.batch import BATCH_STRATEGIES, select_batch
 from drugloop.chem.io import InputFileError, open_text
 from drugloop.chem.molecule import try_canonical
 from drugloop.models import MODELS, create_model
-from drugloop.models import gp as _gp  # noqa: F401  (registers gp, mlp)
 
 
 class SimulationConfig(BaseModel):

@@ -9,6 +9,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from drugloop.models import chemprop_model as _chemprop  # noqa: F401  (registers chemprop)
 from drugloop.models import ensembles as _ensembles  # noqa: F401  (registers rf, lgbm)
 from drugloop.models import gbm as _gbm  # noqa: F401  (registers gbm)
+from drugloop.models import gp as _gp  # noqa: F401  (registers gp, mlp, gp_rf)
 from drugloop.models.base import MODELS, Model, ModelCard, NotFittedError, Prediction, create_model
 
 __all__ = ["MODELS", "Model", "ModelCard", "NotFittedError", "Prediction", "create_model"]
