@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 
-from drugloop.chem.features import Featurizer, FeaturizerConfig
 from drugloop.models.base import MODELS, Model
+from drugloop.models.ensembles import _FingerprintModel
 
 NOISE_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
 _SHARED_ROWS: dict[tuple[str, int, int], np.ndarray] = {}  # (smiles, radius, bits) → uint8 row
@@ -40,15 +40,8 @@ def tanimoto_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return k.astype(np.float64)
 
 
-class _CountFingerprintModel(Model):
-    def __init__(self, radius: int = 2, n_bits: int = 2048, domain_threshold: float = 0.35) -> None:
-        super().__init__(domain_threshold=domain_threshold)
-        self.radius = radius
-        self.n_bits = n_bits
-        self.featurizer = Featurizer(FeaturizerConfig("morgan_count", radius, n_bits))
-
-    def params(self) -> dict[str, Any]:
-        return {**super().params(), "features": f"morgan_count r={self.radius} {self.n_bits} bits"}
+class _CountFingerprintModel(_FingerprintModel):
+    """Morgan-count models whose rows are shared across successive models (one per round)."""
 
     def features(self, smiles: Sequence[str]) -> np.ndarray:
         """Morgan counts, from a process-wide row cache shared by successive models."""
@@ -76,16 +69,6 @@ class _CountFingerprintModel(Model):
         if getattr(self, "atom_pairs", False):
             raise ValueError("a GP with atom pairs cannot score a Morgan-only pool cache")
         return np.asarray(counts, dtype=np.float32)
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["featurizer"] = None
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self.featurizer = Featurizer(FeaturizerConfig("morgan_count", self.radius, self.n_bits))
-
 
 @MODELS.register("gp")
 class TanimotoGPModel(_CountFingerprintModel):
