@@ -7,7 +7,7 @@ import pytest
 from rdkit import Chem
 from typer.testing import CliRunner
 
-from drugloop.campaign.campaign import Campaign, CampaignError
+from drugloop.campaign.campaign import Campaign, CampaignError, _flat_smiles
 from drugloop.campaign.config import CampaignConfig, GeneratorSettings
 from drugloop.chem import standardize_smiles
 from drugloop.cli.main import app
@@ -110,8 +110,9 @@ def test_generator_candidates_are_novel_and_recorded(tmp_path, project):
     )
     campaign = Campaign.create(store, "gen", config)
     proposal = campaign.propose(tmp_path)
-    train = set(campaign.training_set()[0])
-    assert len(proposal.orders) == 5 and not set(proposal.orders["smiles"]) & train
+    train = {_flat_smiles(s) for s in campaign.training_set()[0]}
+    assert len(proposal.orders) == 5
+    assert not {_flat_smiles(s) for s in proposal.orders["smiles"]} & train  # stereo-blind
     assert (proposal.orders["source"] == "graph_ga").all()
     assert len(store.designs_frame("gen")) == 40
 
@@ -176,3 +177,11 @@ def test_cli_loop(tmp_path, pim1):
     assert status.exit_code == 0 and "complete" in status.output
     missing = run("campaign", "status", "nope")
     assert missing.exit_code == 2 and "c1" in missing.output
+
+
+def test_flat_smiles_ignores_stereo_spelling():
+    with_stereo = "N[C@@H]1CCCN(c2c(/C=C3\\SC(=O)NC3=O)cccc2-c2ccccc2)C1"
+    assert _flat_smiles(with_stereo) == _flat_smiles(
+        "NC1CCCN(c2c(C=C3SC(=O)NC3=O)cccc2-c2ccccc2)C1"
+    )
+    assert _flat_smiles(with_stereo) != _flat_smiles("NC1CCCN(c2c(CC3SC(=O)NC3=O)cccc2-c2ccccc2)C1")

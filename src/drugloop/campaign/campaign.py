@@ -147,13 +147,15 @@ class Campaign:
         settings = self.config.generator
         smiles, y = self.training_set()
         seeds = [smiles[i] for i in np.argsort(-y)[:100]]
+        objective = self.objective(model)
         params = {"seed": self.config.seed, **settings.params}
+        if settings.name == "graph_ga":  # seeds scored up front: they don't use up the budget
+            params.setdefault("initial_scores", objective.score(seeds).total)
         generator = GENERATORS.create(settings.name, initial_population=seeds, **params)
-        result = optimize(
-            generator, self.objective(model), budget=settings.budget, progress=progress
-        )
-        known = set(smiles)
-        designed = result.molecules[~result.molecules["smiles"].isin(known)]
+        result = optimize(generator, objective, budget=settings.budget, progress=progress)
+        known = {_flat_smiles(s) for s in smiles}  # generators drop stereo: compare flat
+        novel = ~result.molecules["smiles"].map(_flat_smiles).isin(known)
+        designed = result.molecules[novel]
         designed = designed.sort_values("score", ascending=False).head(settings.n_candidates)
         self.store.add_designs(
             settings.name,
@@ -446,7 +448,12 @@ class Campaign:
 def _flat_smiles(smiles: str) -> str:
     """Canonical SMILES without stereo, to recognise known compounds a generator re-made."""
     mol = Chem.MolFromSmiles(smiles)
-    return Chem.MolToSmiles(mol, isomericSmiles=False) if mol is not None else smiles
+    if mol is None:
+        return smiles
+    # remove stereo before canonicalizing: MolToSmiles(isomericSmiles=False) can still rank
+    # atoms by their stereo and so spell the same flat structure differently
+    Chem.RemoveStereochemistry(mol)
+    return Chem.MolToSmiles(mol)
 
 
 def _order_sheet(orders: pd.DataFrame, assay_id: str) -> pd.DataFrame:
