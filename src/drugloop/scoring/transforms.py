@@ -8,6 +8,7 @@ molecule whose property could not be computed never looks desirable.
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from typing import Any, Literal
 
 import numpy as np
@@ -35,8 +36,9 @@ class Transform(BaseModel):
             out = self._apply(raw)
         return np.clip(np.nan_to_num(np.where(np.isnan(raw), 0.0, out), nan=0.0), 0.0, 1.0)
 
+    @abstractmethod  # pydantic's model metaclass is an ABCMeta, so this is enforced
     def _apply(self, values: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """Desirability of finite numeric values (NaN handling and clipping are done above)."""
 
     def _apply_categorical(self, values: np.ndarray) -> np.ndarray:
         raise ScoringConfigError(f"transform {self.type!r} needs numeric values")

@@ -8,6 +8,7 @@ every number in a ranking can be traced back to a table row.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -29,7 +30,7 @@ class ChannelResult:
     records: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=RECORD_COLUMNS))
 
 
-class Channel:
+class Channel(ABC):
     """Base class: subclasses set ``name``, ``description``, ``weight`` and implement compute."""
 
     name = "channel"
@@ -37,8 +38,9 @@ class Channel:
     weight = 1.0  # default harmonic-sum weight
     evidence = True  # False for flags (novelty, safety) that do not add to a ranking by default
 
+    @abstractmethod
     def compute(self, ctx: RankContext) -> ChannelResult:
-        raise NotImplementedError
+        """Scores in [0, 1] for the genes this channel has evidence on, with their records."""
 
 
 CHANNELS: Registry[Channel] = Registry("evidence channel")
