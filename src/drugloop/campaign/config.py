@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from drugloop.tomlio import read_toml
 
 
 class GeneratorSettings(BaseModel):
@@ -48,8 +49,9 @@ class CampaignConfig(BaseModel):
     batch_params: dict[str, Any] = Field(default_factory=dict)
     selection: Literal["desirability", "pareto"] = "desirability"
     cost_col: str = "cost"  # optional per-compound cost column in the pool file
-    cost_weight: float = Field(0.0, ge=0, description="0 ignores cost; 1 halves the score at "
-                               "the median cost")
+    cost_weight: float = Field(
+        0.0, ge=0, description="0 ignores cost; 1 halves the score at the median cost"
+    )
     plate_size: int | None = None  # 96 or 384: add a plate map to the order
     secondary: list[SecondaryObjective] = Field(default_factory=list)
     batch_size: int = Field(24, ge=1)
@@ -62,5 +64,4 @@ class CampaignConfig(BaseModel):
 
     @classmethod
     def from_toml(cls, path: str | Path) -> CampaignConfig:
-        with open(path, "rb") as handle:
-            return cls.model_validate(tomllib.load(handle))
+        return cls.model_validate(read_toml(path))

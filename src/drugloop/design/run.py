@@ -28,7 +28,6 @@ import html
 import io
 import json
 import time
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +42,7 @@ from drugloop.design.loop import DesignProgress, DesignResult, optimize
 from drugloop.design.portfolio import Portfolio, default_portfolio
 from drugloop.design.safety import SafetyGuard
 from drugloop.scoring import ScoringConfig, ScoringFunction, build_scoring_function
+from drugloop.tomlio import read_toml
 
 
 class RunConfigError(ValueError):
@@ -98,12 +98,7 @@ class RunConfig(BaseModel):
     @classmethod
     def from_toml(cls, path: str | Path) -> RunConfig:
         path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise RunConfigError(f"{path}: file not found") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise RunConfigError(f"{path}: invalid TOML: {exc}") from None
+        data = read_toml(path, RunConfigError)
         base = path.resolve().parent
         try:
             config = cls.model_validate(data)

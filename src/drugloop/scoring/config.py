@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -41,6 +40,7 @@ from drugloop.scoring.diversity import DiversityFilter
 from drugloop.scoring.errors import ScoringConfigError, brief
 from drugloop.scoring.scorer import Aggregation, ScoringFunction, WeightedComponent
 from drugloop.scoring.transforms import parse_transform
+from drugloop.tomlio import read_toml
 
 _RESERVED = {"name", "type", "weight", "transform", "params", "hard"}
 
@@ -125,13 +125,7 @@ class ScoringConfig(BaseModel):
 
     @classmethod
     def from_toml(cls, path: str | Path) -> ScoringConfig:
-        path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ScoringConfigError(f"{path}: file not found") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ScoringConfigError(f"{path}: invalid TOML: {exc}") from None
+        data = read_toml(path, ScoringConfigError)
         return cls.from_dict(data, source=str(path))
 
     def to_toml(self) -> str:
