@@ -61,7 +61,8 @@ def diverse(
         if fp is not None:
             picked_fps.append(fp)
     if len(picked) < k:  # not enough diverse candidates: fill with the best of the rest
-        rest = [int(i) for i in short if int(i) not in set(picked)]
+        taken = set(picked)
+        rest = [int(i) for i in short if int(i) not in taken]
         picked += rest[: k - len(picked)]
     return np.array(picked, dtype=int)
 
