@@ -182,9 +182,9 @@ def merge() -> None:
         f"Summary: {json.dumps(summary)}",
         "",
         "ADMET-AI: its own test score from `admet_ai_admet_metadata.csv` (no Spearman given there"
-        " — its TDC leaderboard rank is shown instead). Leaderboard best: "
-        "`benchmarks/anchors/tdc_admet_leaderboard.csv` when present (not filled: no verifiable"
-        " copy of the leaderboard was available offline).",
+        " — its TDC leaderboard rank is shown instead). Leaderboard best: the rank-1 entry per "
+        "endpoint in `benchmarks/anchors/tdc_admet_leaderboard.csv` (method named in the JSON; "
+        "source and the two endpoints left out are in `benchmarks/anchors/README.md`).",
         "",
         "**Caveat — split.** The test sets in `shared/data/tdc_admet_group` share Murcko scaffolds "
         "with train_val (column 'scaf. seen'; an official TDC scaffold split has 0), so they are "
@@ -197,7 +197,11 @@ def merge() -> None:
     ]
     for r in rows:
         mark = " ✓" if r.get("beats_admet_ai") else ""
-        best = f"{r['leaderboard_best']:.3f}" if "leaderboard_best" in r else "–"
+        best = (
+            f"{r['leaderboard_best']:.3f} ({r['leaderboard_method']})"
+            if "leaderboard_best" in r
+            else "–"
+        )
         if r.get("beats_leaderboard_best"):
             best += " ★"
         ai = f"{r['admet_ai']:.3f}{mark}" if "admet_ai" in r else "–"
@@ -235,8 +239,11 @@ def main() -> None:
     parser.add_argument("--endpoints", nargs="*", default=list(ENDPOINTS))
     parser.add_argument("--seeds", nargs="*", type=int, default=[1, 2, 3, 4, 5])
     parser.add_argument("--merge", action="store_true", help="only merge cached results")
-    parser.add_argument("--export-panel", action="store_true",
-                        help="write the seed-1 models to data/admet/ (the shipped panel)")
+    parser.add_argument(
+        "--export-panel",
+        action="store_true",
+        help="write the seed-1 models to data/admet/ (the shipped panel)",
+    )
     args = parser.parse_args()
     if tdc_dir() is None:
         print("shared data not found; skipping")
