@@ -375,6 +375,40 @@ def test_campaign_errors_are_clear(store: ProjectStore, enamine_smiles: list[str
     assert store.rounds_frame("c")["index"].tolist() == [0]
 
 
+def test_chemist_decisions_are_stored_with_the_round(
+    store: ProjectStore, enamine_smiles: list[str]
+):
+    store.create_campaign("c", {})
+    decisions = [
+        (enamine_smiles[0], "pinned", "keeps the amide series going", "ana"),
+        (enamine_smiles[9], "vetoed", "reactive Michael acceptor", "ana"),
+    ]
+    store.add_round("c", 0, _orders(enamine_smiles[:3]), decisions=decisions)
+    store.add_decisions("c", 1, [(enamine_smiles[10], "added", None, None)])
+    frame = store.decisions_frame("c")
+    assert frame["round"].tolist() == [0, 0, 1]
+    assert frame["decision"].tolist() == ["pinned", "vetoed", "added"]
+    assert frame["reason"].tolist()[:2] == [
+        "keeps the amide series going",
+        "reactive Michael acceptor",
+    ]
+    assert frame["user"].tolist()[:2] == ["ana", "ana"]
+    assert frame[["reason", "user"]].iloc[2].isna().all() and frame["created_at"].notna().all()
+    reg = store.register(enamine_smiles[9:10])
+    assert frame["reg_id"][1] == reg[enamine_smiles[9]]  # vetoed compounds are registered too
+    with pytest.raises(StoreError, match="chemist decision.*'maybe'"):
+        store.add_round(
+            "c",
+            1,
+            _orders(enamine_smiles[3:5]),
+            decisions=[(enamine_smiles[4], "maybe", None, None)],
+        )
+    assert store.rounds_frame("c")["index"].tolist() == [0]  # nothing half-stored
+    assert len(store.decisions_frame("c")) == 3
+    with pytest.raises(StoreError, match="no campaign named 'd'"):
+        store.decisions_frame("d")
+
+
 def test_predictions_and_designs(store: ProjectStore, enamine_smiles: list[str]):
     smiles = enamine_smiles[:4]
     store.add_predictions("rf", "1", smiles, [6.1, 7.2, 5.0, 8.3], [0.3, np.nan, 0.5, 0.2],

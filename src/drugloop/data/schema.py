@@ -25,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 ROUND_STATUSES = ("proposed", "ordered", "complete")
 ORDER_STATUSES = ("ordered", "measured", "failed")
 ORDER_DECISIONS = ("auto", "pinned", "added")
+CHEMIST_DECISIONS = ("pinned", "vetoed", "added")
 REG_ID_PREFIX = "DL-"
 
 
@@ -167,3 +168,25 @@ class Order(Base):
     source: Mapped[str] = mapped_column(String(200), default="pool")
     status: Mapped[str] = mapped_column(String(16), default="ordered")
     decision: Mapped[str] = mapped_column(String(16), default="auto")
+
+
+class CampaignDecision(Base):
+    """A chemist's pin, veto or addition in a campaign round, with who, why and when.
+
+    Vetoes outlive their round: a vetoed compound is never proposed again in that campaign.
+    """
+
+    __tablename__ = "campaign_decisions"
+    __table_args__ = (
+        CheckConstraint(_in("decision", CHEMIST_DECISIONS), name="ck_campaign_decisions_decision"),
+        Index("ix_campaign_decisions_campaign", "campaign_id", "round_index"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    round_index: Mapped[int]
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compounds.id"))
+    decision: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

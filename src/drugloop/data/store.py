@@ -29,11 +29,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from drugloop.chem.io import InputFileError, rejects_path_for, write_rejects
 from drugloop.data.assays import read_assay_table
 from drugloop.data.schema import (
+    CHEMIST_DECISIONS,
     ORDER_DECISIONS,
     ORDER_STATUSES,
     ROUND_STATUSES,
     Base,
     Campaign,
+    CampaignDecision,
     CampaignRound,
     Compound,
     Design,
@@ -78,6 +80,7 @@ ORDER_COLUMNS = [
     "predicted_std",
     "round_status",
 ]
+DECISION_COLUMNS = ["round", "reg_id", "smiles", "decision", "reason", "user", "created_at"]
 
 
 class StoreError(ValueError):
@@ -616,16 +619,26 @@ class ProjectStore:
             campaigns = session.scalars(select(Campaign).order_by(Campaign.id)).all()
             return [_campaign_info(c) for c in campaigns]
 
-    def add_round(self, campaign_name: str, index: int, orders: pd.DataFrame) -> int:
-        """Record a proposed round and its orders (compounds are registered); returns its id."""
+    def add_round(
+        self,
+        campaign_name: str,
+        index: int,
+        orders: pd.DataFrame,
+        decisions: Sequence[tuple[str, str, str | None, str | None]] = (),
+    ) -> int:
+        """Record a proposed round and its orders (compounds are registered); returns its id.
+
+        ``decisions`` — (smiles, pinned/vetoed/added, reason, user) — are stored in the same
+        transaction, so a round never exists without the chemist choices that shaped it.
+        """
         missing = [c for c in ORDER_INPUT_COLUMNS if c not in orders.columns]
         if missing:
             raise StoreError(f"orders lack columns {missing}; they have {list(orders.columns)}")
         repeated = orders["smiles"][orders["smiles"].duplicated()].tolist()
         if repeated:
             raise StoreError(f"round {index} orders the same compound twice: {repeated[:5]}")
-        decisions = orders["decision"] if "decision" in orders.columns else ["auto"] * len(orders)
-        decisions = [_check(str(d), ORDER_DECISIONS, "order decision") for d in decisions]
+        marks = orders["decision"] if "decision" in orders.columns else ["auto"] * len(orders)
+        marks = [_check(str(d), ORDER_DECISIONS, "order decision") for d in marks]
         with self.session() as session:
             campaign = self._campaign(session, campaign_name)
             taken = session.scalar(
@@ -652,11 +665,70 @@ class ProjectStore:
                     "status": "ordered",
                     "decision": decision,
                 }
-                for rec, decision in zip(records, decisions, strict=True)
+                for rec, decision in zip(records, marks, strict=True)
             ]
             if rows:
                 session.execute(insert(Order), rows)
+            self._insert_decisions(session, campaign, index, decisions)
             return round_.id
+
+    def add_decisions(
+        self,
+        campaign_name: str,
+        round_index: int,
+        decisions: Sequence[tuple[str, str, str | None, str | None]],
+    ) -> int:
+        """Record chemist decisions — (smiles, pinned/vetoed/added, reason, user) — for a round."""
+        with self.session() as session:
+            campaign = self._campaign(session, campaign_name)
+            return self._insert_decisions(session, campaign, round_index, decisions)
+
+    def _insert_decisions(
+        self,
+        session: Session,
+        campaign: Campaign,
+        round_index: int,
+        decisions: Sequence[tuple[str, str, str | None, str | None]],
+    ) -> int:
+        for smiles, decision, _, _ in decisions:
+            _check(str(decision), CHEMIST_DECISIONS, f"chemist decision for {smiles}")
+        if not decisions:
+            return 0
+        ids = self._register(session, [d[0] for d in decisions])
+        rows = [
+            {
+                "campaign_id": campaign.id,
+                "round_index": int(round_index),
+                "compound_id": ids[smiles][0],
+                "decision": decision,
+                "reason": _text(reason),
+                "decided_by": _text(user),
+            }
+            for smiles, decision, reason, user in decisions
+        ]
+        session.execute(insert(CampaignDecision), rows)
+        return len(rows)
+
+    def decisions_frame(self, campaign_name: str) -> pd.DataFrame:
+        """Chemist decisions of a campaign in the order they were made."""
+        with self.session() as session:
+            campaign = self._campaign(session, campaign_name)
+            query = (
+                select(
+                    CampaignDecision.round_index,
+                    Compound.reg_id,
+                    Compound.smiles,
+                    CampaignDecision.decision,
+                    CampaignDecision.reason,
+                    CampaignDecision.decided_by,
+                    CampaignDecision.created_at,
+                )
+                .join(Compound, CampaignDecision.compound_id == Compound.id)
+                .where(CampaignDecision.campaign_id == campaign.id)
+                .order_by(CampaignDecision.id)
+            )
+            rows = session.execute(query).all()
+        return pd.DataFrame(rows, columns=DECISION_COLUMNS)
 
     def set_round_status(
         self, campaign_name: str, index: int, status: str, order_file: str | Path | None = None
