@@ -118,9 +118,16 @@ class Campaign:
             if component.type == "activity" and beta is not None:
                 component.params["beta"] = beta
         smiles, _ = self.training_set()
-        config.components.append(ComponentConfig.model_validate({
-            "type": "tanimoto_similarity", "name": "domain", "references": smiles,
-            "transform": {"type": "sigmoid", "low": 0.3, "high": 0.55, "k": 0.5}}))
+        config.components.append(
+            ComponentConfig.model_validate(
+                {
+                    "type": "tanimoto_similarity",
+                    "name": "domain",
+                    "references": smiles,
+                    "transform": {"type": "sigmoid", "low": 0.3, "high": 0.55, "k": 0.5},
+                }
+            )
+        )
         return build_scoring_function(config, models={"activity": model})
 
     # ----------------------------------------------------------------------- design
@@ -129,6 +136,22 @@ class Campaign:
         ordered = self.store.orders_frame(self.name)
         measured = self.store.measurements_frame(self.config.assay_id)
         return set(ordered["smiles"]) | set(measured["smiles"])
+
+    def vetoed(self) -> dict[str, int]:
+        """Compounds a chemist vetoed in this campaign → the round of the (first) veto."""
+        decisions = self.store.decisions_frame(self.name)
+        vetoes = decisions[decisions["decision"] == "vetoed"]
+        first: dict[str, int] = {}
+        for smiles, round_index in zip(vetoes["smiles"], vetoes["round"], strict=True):
+            first.setdefault(smiles, int(round_index))
+        return first
+
+    def veto(self, items: list[str], reason: str | None = None, user: str | None = None) -> int:
+        """Record vetoes outside a proposal (e.g. after a design review); returns how many new."""
+        known = self.vetoed()
+        new = [s for s in self._resolve(items, "veto") if s not in known]
+        decisions = [(s, "vetoed", reason, user) for s in new]
+        return self.store.add_decisions(self.name, self.next_round(), decisions)
 
     def pool_candidates(self) -> list[str]:
         if not self.config.pool:
@@ -185,8 +208,9 @@ class Campaign:
             try:
                 out.append(standardize_smiles(item))
             except InvalidMoleculeError as exc:
-                raise CampaignError(f"{what} {item!r}: not a registration id or SMILES "
-                                    f"({exc.reason})") from None
+                raise CampaignError(
+                    f"{what} {item!r}: not a registration id or SMILES ({exc.reason})"
+                ) from None
         return list(dict.fromkeys(out))
 
     def propose(
@@ -197,19 +221,26 @@ class Campaign:
         pin: list[str] | None = None,
         veto: list[str] | None = None,
         add: list[str] | None = None,
+        reason: str | None = None,
+        user: str | None = None,
     ) -> Proposal:
         """Choose the next batch, write the order files and record the round.
 
-        A chemist's ``pin`` (candidates that must be in), ``veto`` (never order) and ``add``
-        (compounds of their own) are applied before the order is finalized; pinned and added
-        compounds are recorded with that decision in the store, vetoes in a decisions file.
+        A chemist's ``pin`` (candidates that must be in), ``veto`` (never order, in this round
+        or any later one) and ``add`` (compounds of their own) are applied before the order is
+        finalized and recorded in the store with ``reason``, ``user``, round and time (pinned
+        and added compounds also carry that decision on their order line).
         """
         index = self.next_round()
         excluded = self._excluded()
-        vetoed = set(self._resolve(veto, "veto"))
+        earlier = self.vetoed()
+        new_vetoes = [s for s in self._resolve(veto, "veto") if s not in earlier]
+        vetoed = set(earlier) | set(new_vetoes)
         forced = [(s, "pinned") for s in self._resolve(pin, "pin")]
         forced += [(s, "added") for s in self._resolve(add, "add") if s not in dict(forced)]
         for smi, _ in forced:
+            if smi in earlier:
+                raise CampaignError(f"cannot order {smi}: vetoed in round {earlier[smi]}")
             if smi in excluded or smi in vetoed:
                 raise CampaignError(f"cannot order {smi}: already ordered/measured or vetoed")
         smiles, _ = self.training_set()
@@ -225,18 +256,17 @@ class Campaign:
         orders = self._apply_forced(orders, forced, n)
         if orders.empty:
             raise CampaignError(f"campaign {self.name!r}: no candidates left to propose")
-        self.store.add_round(self.name, index, orders)
+        decisions = [(s, d, reason, user) for s, d in forced]
+        decisions += [(s, "vetoed", reason, user) for s in new_vetoes]
+        self.store.add_round(self.name, index, orders, decisions=decisions)
         reg_ids = self.store.register(orders["smiles"].tolist())
         orders.insert(0, "reg_id", orders["smiles"].map(reg_ids))
         if self.config.plate_size:
-            orders = pd.concat(
-                [orders, plate_map(len(orders), self.config.plate_size)], axis=1
-            )
+            orders = pd.concat([orders, plate_map(len(orders), self.config.plate_size)], axis=1)
         stem = Path(out_dir) / f"{self.name}_round{index}_order"
         csv_path, sdf_path = write_order(_order_sheet(orders, self.config.assay_id), stem)
-        if vetoed or forced:
-            decisions = [(s, d) for s, d in forced] + [(s, "vetoed") for s in sorted(vetoed)]
-            pd.DataFrame(decisions, columns=["smiles", "decision"]).to_csv(
+        if decisions:
+            pd.DataFrame(decisions, columns=["smiles", "decision", "reason", "user"]).to_csv(
                 stem.with_name(stem.name.replace("_order", "_decisions")).with_suffix(".csv"),
                 index=False,
             )
@@ -244,9 +274,7 @@ class Campaign:
         return Proposal(index, orders, csv_path, sdf_path, n_candidates, len(smiles))
 
     @staticmethod
-    def _apply_forced(
-        orders: pd.DataFrame, forced: list[tuple[str, str]], n: int
-    ) -> pd.DataFrame:
+    def _apply_forced(orders: pd.DataFrame, forced: list[tuple[str, str]], n: int) -> pd.DataFrame:
         """Forced compounds first (with their decision), then the best automatic picks."""
         orders = orders.assign(decision="auto")
         if not forced:
@@ -365,14 +393,18 @@ class Campaign:
     def _select(self, candidates: pd.DataFrame, n: int) -> np.ndarray:
         score = candidates["acquisition_score"].to_numpy(dtype=float)
         if self.config.selection == "pareto":
-            objectives = np.column_stack([
-                candidates["predicted_mean"].to_numpy(dtype=float)
-                * (-1.0 if self.config.direction == "minimize" else 1.0),
-                candidates["qed"].to_numpy(dtype=float),
-                -candidates["sa_score"].to_numpy(dtype=float),
-                *[candidates[f"{o.assay_id}_desirability"].to_numpy(dtype=float)
-                  for o in self.config.secondary],
-            ])
+            objectives = np.column_stack(
+                [
+                    candidates["predicted_mean"].to_numpy(dtype=float)
+                    * (-1.0 if self.config.direction == "minimize" else 1.0),
+                    candidates["qed"].to_numpy(dtype=float),
+                    -candidates["sa_score"].to_numpy(dtype=float),
+                    *[
+                        candidates[f"{o.assay_id}_desirability"].to_numpy(dtype=float)
+                        for o in self.config.secondary
+                    ],
+                ]
+            )
             rank = pareto_rank(objectives)
             # front first, objective score within a front
             score = -rank.astype(float) + 0.5 * (score - np.nanmin(score)) / (

@@ -29,8 +29,9 @@ def simulate(
         None, help="Surrogate model: gp, rf, lgbm, mlp (default: the benchmarked default)."
     ),
     acquisition: str | None = typer.Option(
-        None, help="Acquisition function: greedy, ucb, ei, pi, thompson, random "
-        "(default: the benchmarked default)."
+        None,
+        help="Acquisition function: greedy, ucb, ei, pi, thompson, random "
+        "(default: the benchmarked default).",
     ),
     batch_strategy: str | None = typer.Option(
         None, help="Batch selection: topk, diverse, penalized (default: topk)."
@@ -158,8 +159,13 @@ def propose(
     pin: list[str] = typer.Option([], help="Reg id or SMILES that must be ordered (repeat)."),
     veto: list[str] = typer.Option([], help="Reg id or SMILES never to order (repeat)."),
     add: list[str] = typer.Option([], help="A chemist's own compound to order (repeat)."),
+    reason: str | None = typer.Option(None, help="Why: stored with the pins, vetoes and adds."),
+    user: str | None = typer.Option(None, help="Who decided: stored with the decisions."),
 ) -> None:
-    """Train on all measurements, score candidates, select a batch and write the order."""
+    """Train on all measurements, score candidates, select a batch and write the order.
+
+    Vetoed compounds are never proposed again in this campaign.
+    """
     from drugloop.campaign.campaign import Campaign
 
     with _store(project) as store:
@@ -175,6 +181,8 @@ def propose(
                 pin=pin,
                 veto=veto,
                 add=add,
+                reason=reason,
+                user=user,
             )
     hidden = ["qed", "sa_score", "alerts_ok", "plate", "well"]
     if (proposal.orders["decision"] == "auto").all():
@@ -214,16 +222,37 @@ def import_results(
     )
 
 
+@campaign_app.command("veto")
+@user_errors
+def veto(
+    name: str = typer.Argument(...),
+    compounds: list[str] = typer.Argument(..., help="Reg ids or SMILES never to order."),
+    project: str = PROJECT_OPTION,
+    reason: str | None = typer.Option(None, help="Why (stored with the veto)."),
+    user: str | None = typer.Option(None, help="Who decided (stored with the veto)."),
+) -> None:
+    """Veto compounds for the rest of the campaign without proposing a round."""
+    from drugloop.campaign.campaign import Campaign
+
+    with _store(project) as store:
+        added = Campaign(store, name).veto(compounds, reason, user)
+    console.print(plain(f"{added} new veto(es) recorded ({len(compounds) - added} already vetoed)"))
+
+
 @campaign_app.command("status")
 @user_errors
 def status(name: str = typer.Argument(...), project: str = PROJECT_OPTION) -> None:
-    """Rounds, their orders by state, and the best measured compound per round."""
+    """Rounds, their orders by state, the best measured compound per round, and decisions."""
     from drugloop.campaign.campaign import Campaign
 
     with _store(project) as store:
         frame = Campaign(store, name).status()
+        decisions = store.decisions_frame(name)
     frame = frame.drop(columns=["created_at"])
     console.print(_frame_table(frame, plain(f"campaign {name}")))
+    if len(decisions):
+        decisions["created_at"] = decisions["created_at"].map(lambda t: f"{t:%Y-%m-%d %H:%M}")
+        console.print(_frame_table(decisions.fillna("-"), "chemist decisions"))
 
 
 @campaign_app.command("report")
@@ -235,13 +264,16 @@ def report(
     hit_threshold: float | None = typer.Option(
         None, help="pActivity counted as a hit (default: best fifth of all measurements)."
     ),
+    round_index: int | None = typer.Option(
+        None, "--round", help="Report one round (default: the whole campaign)."
+    ),
 ) -> None:
     """HTML report: hits per round, model accuracy, chemical-space map, best structures."""
     from drugloop.campaign.campaign import Campaign
     from drugloop.campaign.report import write_report
 
     with _store(project) as store:
-        path = write_report(Campaign(store, name), out, hit_threshold)
+        path = write_report(Campaign(store, name), out, hit_threshold, round_index)
     console.print(plain(f"report written: {path}"))
 
 
@@ -275,16 +307,27 @@ def rank_pool(
         scoring = bar.add_task("scoring", total=cache.n_valid)
         params = {"beta": campaign.config.ucb_beta, "best": float(max(y))}
         best = score_pool(
-            model, cache, top, campaign.config.acquisition, params,
-            ray_address=ray_address, progress=lambda n: bar.advance(scoring, n),
+            model,
+            cache,
+            top,
+            campaign.config.acquisition,
+            params,
+            ray_address=ray_address,
+            progress=lambda n: bar.advance(scoring, n),
         )
     smiles = cache.smiles
     sign = -1.0 if campaign.config.direction == "minimize" else 1.0
-    pd.DataFrame({
-        "smiles": [smiles[i] for i in best.indices], "utility": best.utility,
-        "predicted_mean": sign * best.mean, "predicted_std": best.std,
-    }).to_csv(out, index=False)
-    console.print(plain(
-        f"{cache.n_valid:,} molecules scored ({cache.n_invalid:,} invalid SMILES skipped); "
-        f"top {len(best.indices)} written to {out}"
-    ))
+    pd.DataFrame(
+        {
+            "smiles": [smiles[i] for i in best.indices],
+            "utility": best.utility,
+            "predicted_mean": sign * best.mean,
+            "predicted_std": best.std,
+        }
+    ).to_csv(out, index=False)
+    console.print(
+        plain(
+            f"{cache.n_valid:,} molecules scored ({cache.n_invalid:,} invalid SMILES skipped); "
+            f"top {len(best.indices)} written to {out}"
+        )
+    )
