@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from rdkit import Chem
@@ -185,3 +186,95 @@ def test_flat_smiles_ignores_stereo_spelling():
         "NC1CCCN(c2c(C=C3SC(=O)NC3=O)cccc2-c2ccccc2)C1"
     )
     assert _flat_smiles(with_stereo) != _flat_smiles("NC1CCCN(c2c(CC3SC(=O)NC3=O)cccc2-c2ccccc2)C1")
+
+
+def test_retests_and_late_syntheses_are_stored_as_replicates(tmp_path, project):
+    store, pool, truth = project
+    campaign = Campaign.create(
+        store, "rt", CampaignConfig(assay_id="PIM1", pool=str(pool), batch_size=4)
+    )
+    orders = campaign.propose(tmp_path).orders
+    first = _results_file(tmp_path / "r1.csv", orders, truth, fail_first=1)
+    assert campaign.import_results(first).n_failed == 1
+    retest = tmp_path / "r2.csv"  # compound 1 re-tested; compound 0 made after all
+    values = [truth[orders.smiles[1]] * 10, truth[orders.smiles[0]]]
+    pd.DataFrame(
+        {"reg_id": orders.reg_id[[1, 0]], "value": values, "unit": "nM", "replicate": "2"}
+    ).to_csv(retest, index=False)
+    outcome = campaign.import_results(retest)
+    assert (outcome.n_measured, outcome.rejects) == (2, 0)
+    stored = store.measurements_frame("PIM1")
+    both = stored[stored["smiles"] == orders.smiles[1]]
+    assert sorted(both["replicate"].fillna("-")) == ["-", "2"]
+    smiles, y = campaign.training_set()  # the model sees one aggregated value per compound
+    assert smiles.count(orders.smiles[1]) == 1
+    assert y[smiles.index(orders.smiles[1])] == pytest.approx(both["pactivity"].median())
+    statuses = store.orders_frame("rt").set_index("smiles")["status"]
+    assert (statuses == "measured").all()  # the late synthesis is no longer "failed"
+
+
+def test_empty_selection_writes_no_order(tmp_path, project):
+    store, pool, truth = project
+    small = tmp_path / "small.csv"
+    pd.read_csv(pool).head(3).to_csv(small, index=False)
+    campaign = Campaign.create(
+        store, "e", CampaignConfig(assay_id="PIM1", pool=str(small), batch_size=5)
+    )
+    assert len(campaign.propose(tmp_path / "o").orders) == 3  # the whole pool
+    with pytest.raises(CampaignError, match="no candidates left"):
+        campaign.propose(tmp_path / "o")
+    assert store.rounds_frame("e")["index"].tolist() == [0]  # no empty round recorded
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
+        "e_round0_order.csv",
+        "e_round0_order.sdf",
+    ]
+
+
+def test_cost_column_steers_the_batch_and_bad_pool_rows_do_not_shift_it(tmp_path, project):
+    store, pool, _ = project
+    smiles = pd.read_csv(pool)["smiles"].tolist()
+    plain = Campaign.create(
+        store, "plain", CampaignConfig(assay_id="PIM1", pool=str(pool), batch_size=12)
+    ).propose(tmp_path / "a")
+    best = plain.orders["smiles"].tolist()  # best first
+    standardized = [standardize_smiles(s) for s in smiles]
+    costs = [1000.0 if s in best[:6] else 1.0 for s in standardized]
+    priced = pd.DataFrame({"smiles": smiles, "cost": costs})
+    # an unparseable row with a huge cost: were rows matched by position, it would land on
+    # the next compound
+    bad = pd.DataFrame({"smiles": ["C1CC(N"], "cost": [5000.0]})
+    priced = pd.concat([priced.iloc[:2], bad, priced.iloc[2:]], ignore_index=True)
+    priced_path = tmp_path / "priced.csv"
+    priced.to_csv(priced_path, index=False)
+    config = CampaignConfig(assay_id="PIM1", pool=str(priced_path), batch_size=6, cost_weight=1)
+    cheap = Campaign.create(store, "cheap", config).propose(tmp_path / "b")
+    assert set(cheap.orders["smiles"]) == set(best[6:12])  # the expensive six drop out
+    assert [(e.record, e.input) for e in cheap.pool_errors] == [(4, "C1CC(N")]
+    priced = priced.astype({"cost": object})
+    priced.loc[5, "cost"] = "call us"
+    priced.to_csv(priced_path, index=False)
+    with pytest.raises(CampaignError, match=r"priced.csv:7: cost 'call us'"):
+        Campaign.create(store, "quote", config).propose(tmp_path / "c")
+
+
+def test_pareto_selection_takes_the_first_fronts(tmp_path, project):
+    from drugloop.campaign.batch import pareto_rank
+
+    store, pool, _ = project
+    config = CampaignConfig(assay_id="PIM1", pool=str(pool), batch_size=8, selection="pareto")
+    campaign = Campaign.create(store, "pareto", config)
+    picked = set(campaign.propose(tmp_path).orders["smiles"])
+    measured = set(store.measurements_frame("PIM1")["smiles"])
+    candidates = [s for s in campaign.pool_candidates() if s not in measured]
+    scored = campaign.objective(campaign.train_model()).score(candidates).to_frame()
+    fronts = pareto_rank(
+        np.column_stack(
+            [scored["activity_mean"], scored["qed_raw"], -scored["sa_score_raw"].to_numpy()]
+        )
+    )
+    chosen = np.array([s in picked for s in candidates])
+    assert chosen.sum() == 8
+    assert fronts[chosen].max() <= fronts[~chosen].min()  # no later front jumps the queue
+    # the batch is not just the most potent: a potency-only pick would differ
+    potent = set(np.array(candidates)[np.argsort(-scored["activity_mean"].to_numpy())[:8]])
+    assert picked != potent

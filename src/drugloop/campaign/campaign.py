@@ -10,7 +10,7 @@ come back through :meth:`Campaign.import_results`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,7 @@ from drugloop.campaign.acquisition import ACQUISITIONS, acquisition_scores
 from drugloop.campaign.batch import BATCH_STRATEGIES, pareto_rank, select_batch
 from drugloop.campaign.config import CampaignConfig
 from drugloop.campaign.lab import parse_results, plate_map, write_order
-from drugloop.chem.io import read_molecules, rejects_path_for, write_rejects
+from drugloop.chem.io import RecordError, read_molecules, rejects_path_for, write_rejects
 from drugloop.chem.molecule import InvalidMoleculeError, standardize_smiles
 from drugloop.data.assays import aggregate_replicates
 from drugloop.data.store import ImportReport, ProjectStore, file_sha256
@@ -48,6 +48,7 @@ class Proposal:
     sdf_path: Path
     n_candidates: int
     n_training: int
+    pool_errors: list[RecordError] = field(default_factory=list)  # invalid pool rows, skipped
 
 
 @dataclass
@@ -67,6 +68,7 @@ class Campaign:
         self.name = name
         self.config = CampaignConfig.model_validate(store.get_campaign(name).config)
         self._costs: dict[str, float] = {}
+        self._pool_errors: list[RecordError] = []
 
     @staticmethod
     def check_config(config: CampaignConfig) -> None:
@@ -154,14 +156,30 @@ class Campaign:
         return self.store.add_decisions(self.name, self.next_round(), decisions)
 
     def pool_candidates(self) -> list[str]:
+        """Standardized pool SMILES; invalid rows are skipped and kept in ``_pool_errors``.
+
+        Costs are read per record (never by position), so a skipped row cannot shift them; an
+        empty cost means "unknown" (the median is used), a non-numeric or negative one is an
+        error naming its line.
+        """
         if not self.config.pool:
             return []
-        records = read_molecules(self.config.pool, smiles_col=self.config.pool_smiles_col).records
-        for r in records:
-            cost = pd.to_numeric(r.fields.get(self.config.cost_col), errors="coerce")
-            if cost is not None and np.isfinite(cost):
-                self._costs[r.smiles] = float(cost)
-        return list(dict.fromkeys(r.smiles for r in records))
+        read = read_molecules(self.config.pool, smiles_col=self.config.pool_smiles_col)
+        self._pool_errors = read.errors
+        for r in read.records:
+            raw = r.fields.get(self.config.cost_col, "").strip()
+            if not raw:
+                continue
+            try:
+                cost = float(raw)
+            except ValueError:
+                cost = float("nan")
+            if not np.isfinite(cost) or cost < 0:
+                raise CampaignError(
+                    f"{r.source}:{r.record}: cost {raw!r} is not a non-negative number"
+                )
+            self._costs[r.smiles] = cost
+        return list(dict.fromkeys(r.smiles for r in read.records))
 
     def generated_candidates(self, model: Model, progress: Callable | None = None) -> pd.DataFrame:
         """Run the configured generator from the best measured compounds; keep the best novel."""
@@ -271,7 +289,9 @@ class Campaign:
                 index=False,
             )
         self.store.set_round_status(self.name, index, "ordered", order_file=csv_path)
-        return Proposal(index, orders, csv_path, sdf_path, n_candidates, len(smiles))
+        return Proposal(
+            index, orders, csv_path, sdf_path, n_candidates, len(smiles), self._pool_errors
+        )
 
     @staticmethod
     def _apply_forced(orders: pd.DataFrame, forced: list[tuple[str, str]], n: int) -> pd.DataFrame:
@@ -291,7 +311,17 @@ class Campaign:
         rest = orders[~orders["smiles"].isin(decision)].head(max(0, n - len(chosen)))
         return pd.concat([chosen, rest], ignore_index=True)
 
+    def _nothing_left(self) -> str:
+        if self.config.pool:
+            return (
+                f"campaign {self.name!r}: no candidates left to propose; every compound of "
+                f"{self.config.pool} is already ordered, measured or vetoed"
+            )
+        return f"campaign {self.name!r}: configure a pool or a generator"
+
     def _initial_batch(self, pool: list[str], n: int) -> tuple[pd.DataFrame, int]:
+        if not pool and self.config.pool:
+            raise CampaignError(self._nothing_left())
         if not pool:
             raise CampaignError(
                 f"campaign {self.name!r} has no measurements for assay {self.config.assay_id!r} "
@@ -324,7 +354,7 @@ class Campaign:
             generated = self.generated_candidates(model, progress)
             frames.append(generated.loc[~generated["smiles"].isin(excluded), ["smiles", "source"]])
         if not frames:
-            raise CampaignError(f"campaign {self.name!r}: configure a pool or a generator")
+            raise CampaignError(self._nothing_left())
         candidates = pd.concat(frames).drop_duplicates("smiles").reset_index(drop=True)
         scored = self.objective(model).score(candidates["smiles"].tolist()).to_frame()
         sign = -1.0 if self.config.direction == "minimize" else 1.0

@@ -197,6 +197,15 @@ def propose(
         )
     )
     console.print(plain(f"order written: {proposal.csv_path} and {proposal.sdf_path}"))
+    if proposal.pool_errors:
+        shown_errors = "; ".join(str(e) for e in proposal.pool_errors[:3])
+        more = len(proposal.pool_errors) - 3
+        console.print(
+            plain(
+                f"{len(proposal.pool_errors)} invalid pool SMILES skipped: {shown_errors}"
+                + (f" (+{more} more)" if more > 0 else "")
+            )
+        )
 
 
 @campaign_app.command("import")
