@@ -125,3 +125,19 @@ def test_parameters_for_another_model_are_an_error(enamine):
     config = SimulationConfig(model="gp", model_params={"n_estimators": 10}, rounds=1)
     with pytest.raises(ValueError, match="does not take \\['n_estimators'\\]"):
         simulate_campaign(pool[:500], oracle, config)
+
+
+def test_invalid_pool_smiles_are_counted_and_shift_nothing(enamine):
+    pool, oracle = enamine
+    sub = pool[:1000]
+    config = SimulationConfig(minimize=True, rounds=2, seed=3)
+    clean = simulate_campaign(sub, oracle, config)
+    noisy = simulate_campaign(
+        [*sub[:10], "C1CC(N", *sub[10:500], "not_a_smiles", *sub[500:]], oracle, config
+    )
+    assert (noisy.invalid_pool_smiles, clean.invalid_pool_smiles) == (2, 0)
+    assert noisy.pool_size == 1002 and noisy.top_k == clean.top_k
+    # the same molecules are chosen round by round: the bad rows moved nothing
+    assert [r.__dict__ | {"seconds": 0} for r in noisy.rounds] == [
+        r.__dict__ | {"seconds": 0} for r in clean.rounds
+    ]
