@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -62,6 +63,7 @@ def run_part(arm: str, seed: int, pool: list[str], oracle: dict[str, float]) -> 
     started = time.perf_counter()
     result = simulate_campaign(pool, oracle, config).to_dict()
     result["wall_seconds"] = round(time.perf_counter() - started, 1)
+    result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]  # shared machine
     PARTS.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2))
     return result

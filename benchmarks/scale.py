@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import platform
 import resource
 import shutil
@@ -75,8 +76,11 @@ def main() -> None:
         "model": defaults.model,
         "n_train": args.n_train,
         "acquisition": "ucb, running top-1000",
-        "seconds": {"featurize": round(t_feat, 1), "fit": round(t_fit, 1),
-                    "predict_acquire": round(t_score, 1)},
+        "seconds": {
+            "featurize": round(t_feat, 1),
+            "fit": round(t_fit, 1),
+            "predict_acquire": round(t_score, 1),
+        },
         "seconds_per_million": {
             "featurize": round(t_feat * per_million, 1),
             "predict_acquire": round(t_score * per_million, 1),
@@ -86,6 +90,7 @@ def main() -> None:
         "cache_mb": round((cache.directory / "fingerprints.u8").stat().st_size / 2**20, 1),
         "cores": 2,
         "machine": f"{platform.machine()}, {platform.python_version()}, shared 2-core VM",
+        "load_average_1_5_15min_at_end": [round(x, 2) for x in os.getloadavg()],
         "best_utility": float(top.utility[0]),
     }
     name = "scale" if not args.limit else f"scale_{args.limit}"
