@@ -260,7 +260,7 @@ def status(name: str = typer.Argument(...), project: str = PROJECT_OPTION) -> No
     frame = frame.drop(columns=["created_at"])
     console.print(_frame_table(frame, plain(f"campaign {name}")))
     if len(decisions):
-        decisions["created_at"] = decisions["created_at"].map(lambda t: f"{t:%Y-%m-%d %H:%M}")
+        decisions["created_at"] = decisions["created_at"].map(lambda t: f"{t:%Y-%m-%d %H:%M} UTC")
         console.print(_frame_table(decisions.fillna("-"), "chemist decisions"))
 
 

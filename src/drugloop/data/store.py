@@ -728,7 +728,10 @@ class ProjectStore:
                 .order_by(CampaignDecision.id)
             )
             rows = session.execute(query).all()
-        return pd.DataFrame(rows, columns=DECISION_COLUMNS)
+        frame = pd.DataFrame(rows, columns=DECISION_COLUMNS)
+        # SQLite hands back naive datetimes (stored as UTC), PostgreSQL its session time zone
+        frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+        return frame
 
     def set_round_status(
         self, campaign_name: str, index: int, status: str, order_file: str | Path | None = None
