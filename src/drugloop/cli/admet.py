@@ -18,6 +18,7 @@ def predict(
     smiles_col: str = typer.Option("smiles", help="SMILES column."),
     out: Path = typer.Option(..., help="Output CSV (see `drugloop admet columns`)."),
     batch_size: int = typer.Option(2000, help="Molecules per batch."),
+    jobs: int = typer.Option(0, help="Featurization worker processes (0: all available CPUs)."),
 ) -> None:
     """Predict all 22 ADMET endpoints; one output row per input row."""
     import pandas as pd
@@ -27,7 +28,7 @@ def predict(
     from drugloop.models.workflow import _column, _read
 
     smiles = _column(_read(input), smiles_col, input, "SMILES").tolist()
-    panel = AdmetPanel()
+    panel = AdmetPanel(n_jobs=jobs or None)
     parts = []
     with progress_bar() as bar:
         task = bar.add_task("ADMET panel", total=len(smiles))

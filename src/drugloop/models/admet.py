@@ -5,14 +5,17 @@ descriptors) trained on the TDC ADMET Benchmark Group ``train_val`` data (never 
 stored as plain LightGBM model text plus its calibration (Platt scaling for classifiers,
 split-conformal quantile for regressors) in ``data/admet/panel.json.gz``. Features are computed
 once per molecule and shared by all 22 models; nearest-neighbour similarities come from one
-Tanimoto pass against the union of the training sets.
-"""
+exact Tanimoto pass against the union of the training sets, whose fingerprints ship packed
+(``train_fps.npz``) so that loading parses no SMILES. Featurization runs in worker processes
+while LightGBM predicts the chunks already done."""
 
 from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Sequence
+import multiprocessing as mp
+import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,50 +36,140 @@ class Endpoint:
 
 
 ENDPOINTS: tuple[Endpoint, ...] = (
-    Endpoint("Caco2_Wang", "caco2", "regression", "log10(Papp / cm/s)",
-             "Caco-2 cell permeability (intestinal absorption proxy); higher = more permeable"),
-    Endpoint("HIA_Hou", "hia", "classification", "P(absorbed)",
-             "probability of good human intestinal absorption"),
-    Endpoint("Pgp_Broccatelli", "pgp_inhibitor", "classification", "P(inhibitor)",
-             "probability of inhibiting P-glycoprotein efflux"),
-    Endpoint("Bioavailability_Ma", "bioavailability", "classification", "P(F >= 20%)",
-             "probability of oral bioavailability of at least 20%"),
-    Endpoint("Lipophilicity_AstraZeneca", "logd74", "regression", "log D (pH 7.4)",
-             "octanol/water distribution coefficient at pH 7.4"),
-    Endpoint("Solubility_AqSolDB", "solubility", "regression", "log10(mol/L)",
-             "aqueous solubility"),
-    Endpoint("BBB_Martins", "bbb", "classification", "P(penetrant)",
-             "probability of crossing the blood-brain barrier"),
-    Endpoint("PPBR_AZ", "ppbr", "regression", "% bound",
-             "human plasma protein binding rate"),
-    Endpoint("VDss_Lombardo", "vdss", "regression", "L/kg",
-             "volume of distribution at steady state (human)"),
-    Endpoint("CYP2C9_Veith", "cyp2c9_inhibitor", "classification", "P(inhibitor)",
-             "probability of inhibiting CYP2C9"),
-    Endpoint("CYP2D6_Veith", "cyp2d6_inhibitor", "classification", "P(inhibitor)",
-             "probability of inhibiting CYP2D6"),
-    Endpoint("CYP3A4_Veith", "cyp3a4_inhibitor", "classification", "P(inhibitor)",
-             "probability of inhibiting CYP3A4"),
-    Endpoint("CYP2C9_Substrate_CarbonMangels", "cyp2c9_substrate", "classification",
-             "P(substrate)", "probability of being a CYP2C9 substrate"),
-    Endpoint("CYP2D6_Substrate_CarbonMangels", "cyp2d6_substrate", "classification",
-             "P(substrate)", "probability of being a CYP2D6 substrate"),
-    Endpoint("CYP3A4_Substrate_CarbonMangels", "cyp3a4_substrate", "classification",
-             "P(substrate)", "probability of being a CYP3A4 substrate"),
-    Endpoint("Half_Life_Obach", "half_life", "regression", "h",
-             "human elimination half-life"),
-    Endpoint("Clearance_Hepatocyte_AZ", "clearance_hepatocyte", "regression",
-             "uL/min/10^6 cells", "intrinsic clearance in human hepatocytes"),
-    Endpoint("Clearance_Microsome_AZ", "clearance_microsome", "regression", "uL/min/mg",
-             "intrinsic clearance in human liver microsomes"),
-    Endpoint("LD50_Zhu", "ld50", "regression", "-log10(mol/kg)",
-             "rat acute oral toxicity; higher = more toxic"),
-    Endpoint("hERG", "herg", "classification", "P(blocker)",
-             "probability of blocking the hERG channel (cardiotoxicity risk)"),
-    Endpoint("AMES", "ames", "classification", "P(mutagenic)",
-             "probability of a positive Ames mutagenicity test"),
-    Endpoint("DILI", "dili", "classification", "P(DILI)",
-             "probability of drug-induced liver injury"),
+    Endpoint(
+        "Caco2_Wang",
+        "caco2",
+        "regression",
+        "log10(Papp / cm/s)",
+        "Caco-2 cell permeability (intestinal absorption proxy); higher = more permeable",
+    ),
+    Endpoint(
+        "HIA_Hou",
+        "hia",
+        "classification",
+        "P(absorbed)",
+        "probability of good human intestinal absorption",
+    ),
+    Endpoint(
+        "Pgp_Broccatelli",
+        "pgp_inhibitor",
+        "classification",
+        "P(inhibitor)",
+        "probability of inhibiting P-glycoprotein efflux",
+    ),
+    Endpoint(
+        "Bioavailability_Ma",
+        "bioavailability",
+        "classification",
+        "P(F >= 20%)",
+        "probability of oral bioavailability of at least 20%",
+    ),
+    Endpoint(
+        "Lipophilicity_AstraZeneca",
+        "logd74",
+        "regression",
+        "log D (pH 7.4)",
+        "octanol/water distribution coefficient at pH 7.4",
+    ),
+    Endpoint(
+        "Solubility_AqSolDB", "solubility", "regression", "log10(mol/L)", "aqueous solubility"
+    ),
+    Endpoint(
+        "BBB_Martins",
+        "bbb",
+        "classification",
+        "P(penetrant)",
+        "probability of crossing the blood-brain barrier",
+    ),
+    Endpoint("PPBR_AZ", "ppbr", "regression", "% bound", "human plasma protein binding rate"),
+    Endpoint(
+        "VDss_Lombardo",
+        "vdss",
+        "regression",
+        "L/kg",
+        "volume of distribution at steady state (human)",
+    ),
+    Endpoint(
+        "CYP2C9_Veith",
+        "cyp2c9_inhibitor",
+        "classification",
+        "P(inhibitor)",
+        "probability of inhibiting CYP2C9",
+    ),
+    Endpoint(
+        "CYP2D6_Veith",
+        "cyp2d6_inhibitor",
+        "classification",
+        "P(inhibitor)",
+        "probability of inhibiting CYP2D6",
+    ),
+    Endpoint(
+        "CYP3A4_Veith",
+        "cyp3a4_inhibitor",
+        "classification",
+        "P(inhibitor)",
+        "probability of inhibiting CYP3A4",
+    ),
+    Endpoint(
+        "CYP2C9_Substrate_CarbonMangels",
+        "cyp2c9_substrate",
+        "classification",
+        "P(substrate)",
+        "probability of being a CYP2C9 substrate",
+    ),
+    Endpoint(
+        "CYP2D6_Substrate_CarbonMangels",
+        "cyp2d6_substrate",
+        "classification",
+        "P(substrate)",
+        "probability of being a CYP2D6 substrate",
+    ),
+    Endpoint(
+        "CYP3A4_Substrate_CarbonMangels",
+        "cyp3a4_substrate",
+        "classification",
+        "P(substrate)",
+        "probability of being a CYP3A4 substrate",
+    ),
+    Endpoint("Half_Life_Obach", "half_life", "regression", "h", "human elimination half-life"),
+    Endpoint(
+        "Clearance_Hepatocyte_AZ",
+        "clearance_hepatocyte",
+        "regression",
+        "uL/min/10^6 cells",
+        "intrinsic clearance in human hepatocytes",
+    ),
+    Endpoint(
+        "Clearance_Microsome_AZ",
+        "clearance_microsome",
+        "regression",
+        "uL/min/mg",
+        "intrinsic clearance in human liver microsomes",
+    ),
+    Endpoint(
+        "LD50_Zhu",
+        "ld50",
+        "regression",
+        "-log10(mol/kg)",
+        "rat acute oral toxicity; higher = more toxic",
+    ),
+    Endpoint(
+        "hERG",
+        "herg",
+        "classification",
+        "P(blocker)",
+        "probability of blocking the hERG channel (cardiotoxicity risk)",
+    ),
+    Endpoint(
+        "AMES",
+        "ames",
+        "classification",
+        "P(mutagenic)",
+        "probability of a positive Ames mutagenicity test",
+    ),
+    Endpoint(
+        "DILI", "dili", "classification", "P(DILI)", "probability of drug-induced liver injury"
+    ),
 )
 BY_NAME = {e.name: e for e in ENDPOINTS}
 ALPHA = 0.1
@@ -94,10 +187,16 @@ def columns_frame() -> pd.DataFrame:
     rows = [
         {"column": "smiles", "units": "", "meaning": "input SMILES, verbatim"},
         {"column": "error", "units": "", "meaning": "why a row has no predictions (else empty)"},
-        {"column": "nearest_train_similarity", "units": "Tanimoto",
-         "meaning": "max Morgan Tanimoto to any panel training molecule"},
-        {"column": "in_domain", "units": "bool",
-         "meaning": "nearest_train_similarity >= 0.35 (else treat predictions with caution)"},
+        {
+            "column": "nearest_train_similarity",
+            "units": "Tanimoto",
+            "meaning": "max Morgan Tanimoto to any panel training molecule",
+        },
+        {
+            "column": "in_domain",
+            "units": "bool",
+            "meaning": "nearest_train_similarity >= 0.35 (else treat predictions with caution)",
+        },
     ]
     for e in ENDPOINTS:
         rows.append({"column": e.column, "units": e.units, "meaning": e.meaning})
@@ -111,8 +210,9 @@ def columns_frame() -> pd.DataFrame:
 
 
 # -- building the panel from trained gbm models ------------------------------------------------
-def export_panel(models: dict[str, object], train_smiles: dict[str, Sequence[str]],
-                 out: Path | None = None) -> Path:
+def export_panel(
+    models: dict[str, object], train_smiles: dict[str, Sequence[str]], out: Path | None = None
+) -> Path:
     """Write fitted ``GBMModel``s (one per endpoint) as a version-independent panel file."""
     out = out or panel_dir()
     out.mkdir(parents=True, exist_ok=True)
@@ -134,7 +234,28 @@ def export_panel(models: dict[str, object], train_smiles: dict[str, Sequence[str
         json.dump(payload, fh)
     with gzip.open(out / "train_smiles.smi.gz", "wt") as fh:
         fh.write("\n".join(union) + "\n")
+    write_train_fingerprints(out)
     return out
+
+
+def write_train_fingerprints(directory: Path) -> Path:
+    """Ship the training fingerprints packed, so loading the panel parses no SMILES."""
+    smiles_path = directory / "train_smiles.smi.gz"
+    indptr, bits = pack_fingerprints(_read_smiles(smiles_path))
+    path = directory / "train_fps.npz"
+    np.savez_compressed(path, indptr=indptr, bits=bits, smiles_sha256=_sha256(smiles_path))
+    return path
+
+
+def _read_smiles(path: Path) -> list[str]:
+    with gzip.open(path, "rt") as fh:
+        return [line.strip() for line in fh if line.strip()]
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _iterations(est: object) -> int:
@@ -143,11 +264,157 @@ def _iterations(est: object) -> int:
     return max(est.best_iteration_ or 0, min(MIN_ROUNDS, est.booster_.current_iteration()))
 
 
-# -- prediction -----------------------------------------------------------------------------------
-class AdmetPanel:
-    """All 22 endpoints; ``predict(smiles)`` returns one row per input, never dropping one."""
+# -- nearest neighbours to the training sets ------------------------------------------------------
+FP_BITS = 2048
+_DENSE_BITS = 64  # the most common bits go through a dense product, the rest through bincount
 
-    def __init__(self, directory: Path | None = None) -> None:
+
+def _fp_generator():
+    """Morgan radius 2, 2048 bits: the fingerprint ``drugloop.chem.features.bit_vectors`` uses."""
+    from rdkit.Chem import rdFingerprintGenerator
+
+    return rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=FP_BITS)
+
+
+def pack_fingerprints(smiles: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """On-bits of each molecule as CSR arrays (indptr, uint16 bits); no bits if unparseable."""
+    from rdkit import Chem
+
+    gen = _fp_generator()
+    rows = []
+    for smi in smiles:
+        mol = Chem.MolFromSmiles(smi) if smi else None
+        rows.append(list(gen.GetFingerprint(mol).GetOnBits()) if mol is not None else [])
+    return _csr_rows(rows)
+
+
+def _csr_rows(rows: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(r) for r in rows], out=indptr[1:])
+    bits = np.fromiter((b for r in rows for b in r), dtype=np.uint16, count=int(indptr[-1]))
+    return indptr, bits
+
+
+class NeighbourIndex:
+    """Exact max Tanimoto of query fingerprints to each endpoint's training set, in one pass.
+
+    Reference molecules are grouped by which endpoints they belong to (contiguous columns), so
+    one ``maximum.reduceat`` over the (query x reference) similarity block gives the per-group
+    maxima and each endpoint takes the max over its groups. Shared-bit counts come from a dense
+    product over the most frequent bits plus a ``bincount`` over the rest: the counts (and the
+    float32 division) are the same numbers a sparse product gives, at a third of the cost.
+    """
+
+    def __init__(self, indptr: np.ndarray, bits: np.ndarray, members: np.ndarray) -> None:
+        from scipy import sparse
+
+        n_ref = len(indptr) - 1
+        signatures, group = np.unique(members, axis=0, return_inverse=True)
+        order = np.argsort(group.reshape(-1), kind="stable")
+        self.groups = signatures  # (n_groups, n_endpoints) bool
+        self.starts = np.flatnonzero(np.r_[True, np.diff(group.reshape(-1)[order]) != 0])
+        refs = sparse.csr_matrix(
+            (np.ones(len(bits), dtype=np.float32), bits.astype(np.int32), indptr),
+            shape=(n_ref, FP_BITS),
+        )[order]
+        self.ref_counts = np.diff(refs.indptr).astype(np.float32)
+        by_bit = refs.T.tocsr()  # bit -> the references that have it
+        self.dense_bits = np.argsort(-np.diff(by_bit.indptr), kind="stable")[:_DENSE_BITS]
+        self.is_dense = np.zeros(FP_BITS, dtype=bool)
+        self.is_dense[self.dense_bits] = True
+        self.dense = by_bit[self.dense_bits].toarray()  # (dense bits, n_ref) float32
+        self.bit_ptr, self.bit_refs = by_bit.indptr, by_bit.indices.astype(np.int64)
+        self.n_ref = n_ref
+
+    def max_similarity(self, rows: Sequence[np.ndarray], batch: int = 128) -> np.ndarray:
+        """(n_query, n_endpoints) nearest-neighbour Tanimoto; ``rows`` are on-bit arrays."""
+        out = np.zeros((len(rows), self.groups.shape[1]))
+        for start in range(0, len(rows), batch):
+            chunk = rows[start : start + batch]
+            best = self._group_max(chunk)
+            for j in range(self.groups.shape[1]):
+                out[start : start + len(chunk), j] = best[:, self.groups[:, j]].max(axis=1)
+        return out
+
+    def _group_max(self, rows: Sequence[np.ndarray]) -> np.ndarray:
+        n = len(rows)
+        lengths = np.array([len(r) for r in rows], dtype=np.int64)
+        query = np.zeros((n, FP_BITS), dtype=np.float32)
+        query[np.repeat(np.arange(n), lengths), np.concatenate([*rows, np.zeros(0, np.int64)])] = 1
+        shared = query[:, self.dense_bits] @ self.dense
+        pieces = []
+        for i, row in enumerate(rows):
+            sparse_bits = row[~self.is_dense[row]]
+            if len(sparse_bits):
+                refs = [self.bit_refs[self.bit_ptr[b] : self.bit_ptr[b + 1]] for b in sparse_bits]
+                pieces.append(np.concatenate(refs) + i * self.n_ref)
+        if pieces:
+            counts = np.bincount(np.concatenate(pieces), minlength=n * self.n_ref)
+            shared += counts.reshape(n, self.n_ref)
+        union = np.add.outer(lengths.astype(np.float32), self.ref_counts)
+        union -= shared
+        np.maximum(union, 1, out=union)  # 0 only when both are empty; then shared is 0 too
+        sim = np.divide(shared, union, out=shared)
+        return np.maximum.reduceat(sim, self.starts, axis=1)
+
+
+# -- prediction -----------------------------------------------------------------------------------
+_WORKER: tuple[FeatureSet, NeighbourIndex] | None = None  # set in forked featurization workers
+
+
+def _init_worker(feature_set: FeatureSet, index: NeighbourIndex) -> None:
+    from threadpoolctl import threadpool_limits
+
+    global _WORKER
+    _WORKER = (feature_set, index)
+    threadpool_limits(1)  # one BLAS thread per worker process: the workers fill the cores
+
+
+def _worker_chunk(smiles: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    assert _WORKER is not None
+    return _featurize(smiles, *_WORKER)
+
+
+def _featurize(
+    smiles: Sequence[str], feature_set: FeatureSet, index: NeighbourIndex
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, validity and per-endpoint similarities, parsing each SMILES once."""
+    from rdkit import Chem
+
+    gen = _fp_generator()
+    X = np.full((len(smiles), feature_set.n_features), np.nan, dtype=np.float32)
+    valid = np.zeros(len(smiles), dtype=bool)
+    rows: list[np.ndarray] = []
+    for i, smi in enumerate(smiles):
+        mol = Chem.MolFromSmiles(smi) if isinstance(smi, str) and smi else None
+        bits = np.flatnonzero(gen.GetFingerprintAsNumPy(mol)) if mol is not None else []
+        rows.append(np.asarray(bits, dtype=np.int64))
+        if mol is not None and mol.GetNumAtoms() > 0:
+            X[i] = feature_set.row(mol)
+            valid[i] = True
+    return X, valid, index.max_similarity(rows)
+
+
+def default_jobs() -> int:
+    """Worker processes for featurization: the CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS
+        return os.cpu_count() or 1
+
+
+class AdmetPanel:
+    """All 22 endpoints; ``predict(smiles)`` returns one row per input, never dropping one.
+
+    ``n_jobs`` worker processes (forked; default: all available CPUs) featurize chunks of
+    ``chunk_size`` molecules and find their nearest training neighbours; LightGBM then predicts
+    all rows at once from a sparse matrix (most count features are zero). Inputs smaller than two
+    chunks run in-process.
+    """
+
+    def __init__(
+        self, directory: Path | None = None, n_jobs: int | None = None, chunk_size: int = 250
+    ) -> None:
         import lightgbm as lgb
 
         directory = directory or panel_dir()
@@ -167,81 +434,65 @@ class AdmetPanel:
             name: [lgb.Booster(model_str=s) for s in spec["boosters"]]
             for name, spec in self.specs.items()
         }
-        with gzip.open(directory / "train_smiles.smi.gz", "rt") as fh:
-            train = [line.strip() for line in fh if line.strip()]
-        from rdkit import DataStructs
-
-        from drugloop.chem.features import bit_vectors
-
-        empty = DataStructs.ExplicitBitVect(2048)  # keeps positions for unparseable entries
-        self.train_fps = [fp if fp is not None else empty for fp in bit_vectors(train)]
-        self.index = {name: np.asarray(spec["train_index"]) for name, spec in self.specs.items()}
+        self.n_jobs = n_jobs or default_jobs()
+        self.chunk_size = chunk_size
+        indptr, bits = _train_fingerprints(directory)
+        members = np.zeros((len(indptr) - 1, len(self.endpoints)), dtype=bool)
+        for j, e in enumerate(self.endpoints):
+            members[np.asarray(self.specs[e.name]["train_index"]), j] = True
+        self.neighbours = NeighbourIndex(indptr, bits, members)
 
     @property
     def endpoints(self) -> list[Endpoint]:
         return [e for e in ENDPOINTS if e.name in self.specs]
 
-    def _ref_matrix(self):
-        """Training fingerprints as a sparse bit matrix (built once, on first use)."""
-        if getattr(self, "_refs", None) is None:
-            from scipy import sparse
+    def _chunks(self, smiles: list[str]) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(features, validity, similarities) per chunk, in input order."""
+        chunks = [smiles[i : i + self.chunk_size] for i in range(0, len(smiles), self.chunk_size)]
+        if self.n_jobs < 2 or len(chunks) < 2 or "fork" not in mp.get_all_start_methods():
+            yield _featurize(smiles, self.feature_set, self.neighbours)
+            return
+        ctx = mp.get_context("fork")  # workers inherit the neighbour index without pickling it
+        n_proc = min(self.n_jobs, len(chunks))
+        with ctx.Pool(n_proc, _init_worker, (self.feature_set, self.neighbours)) as pool:
+            yield from pool.imap(_worker_chunk, chunks)
 
-            rows = [list(fp.GetOnBits()) for fp in self.train_fps]
-            indptr = np.cumsum([0] + [len(r) for r in rows])
-            indices = np.fromiter((b for r in rows for b in r), dtype=np.int32, count=indptr[-1])
-            data = np.ones(len(indices), dtype=np.float32)
-            refs = sparse.csr_matrix((data, indices, indptr), shape=(len(rows), 2048))
-            self._refs = (refs.T.tocsr(), np.diff(indptr).astype(np.float32))
-        return self._refs
-
-    def _similarities(self, smiles: Sequence[str], batch: int = 256) -> np.ndarray:
-        """(n_query, n_endpoints) nearest-neighbour Tanimoto to each endpoint's training set.
-
-        Exact Tanimoto as a sparse product (shared bits / (|a| + |b| - shared)): one pass over
-        the union of training sets, ~10x faster than per-query BulkTanimotoSimilarity.
-        """
+    def _raw_predictions(self, X: np.ndarray, threads: int) -> dict[str, np.ndarray]:
+        """(members, molecules) LightGBM outputs per endpoint, before calibration."""
         from scipy import sparse
 
-        from drugloop.chem.features import bit_vectors
-
-        names = [e.name for e in self.endpoints]
-        out = np.zeros((len(smiles), len(names)))
-        refs_t, ref_counts = self._ref_matrix()
-        fps = bit_vectors(smiles)
-        for start in range(0, len(fps), batch):
-            chunk = fps[start : start + batch]
-            rows = [list(fp.GetOnBits()) if fp is not None else [] for fp in chunk]
-            indptr = np.cumsum([0] + [len(r) for r in rows])
-            indices = np.fromiter((b for r in rows for b in r), dtype=np.int32, count=indptr[-1])
-            q = sparse.csr_matrix(
-                (np.ones(len(indices), dtype=np.float32), indices, indptr),
-                shape=(len(rows), 2048),
+        X = sparse.csr_matrix(X)  # NaNs stay explicit; LightGBM skips zeros either way
+        return {
+            name: np.stack(
+                [
+                    b.predict(X, num_iteration=it, num_threads=threads)
+                    for b, it in zip(boosters, self.specs[name]["iterations"], strict=True)
+                ]
             )
-            shared = (q @ refs_t).toarray()
-            union = np.diff(indptr)[:, None].astype(np.float32) + ref_counts[None, :] - shared
-            sim = np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
-            for j, name in enumerate(names):
-                out[start : start + len(chunk), j] = sim[:, self.index[name]].max(axis=1)
-        return out
+            for name, boosters in self.boosters.items()
+        }
 
     def predict(self, smiles: Sequence[str], domain_threshold: float = 0.35) -> pd.DataFrame:
         smiles = list(smiles)
-        X, valid = self.feature_set.transform(smiles)
+        # trees run here on each finished chunk while the workers featurize the next ones
+        threads = 1 if self.n_jobs > 1 and len(smiles) > self.chunk_size else 0
+        parts = [(v, s, self._raw_predictions(X, threads)) for X, v, s in self._chunks(smiles)]
+        valid = np.concatenate([p[0] for p in parts])
+        sims = np.concatenate([p[1] for p in parts])
+        raw = {name: np.concatenate([p[2][name] for p in parts], axis=1) for name in self.specs}
         out = pd.DataFrame({"smiles": smiles})
-        out["error"] = ["" if v else f"invalid SMILES {s!r}" for s, v in zip(smiles, valid,
-                                                                          strict=True)]
-        sims = self._similarities(smiles)
+        out["error"] = [
+            "" if v else f"invalid SMILES {s!r}" for s, v in zip(smiles, valid, strict=True)
+        ]
         out["nearest_train_similarity"] = np.where(valid, sims.max(axis=1), np.nan)
         in_domain = pd.array(sims.max(axis=1) >= domain_threshold, dtype="boolean")
         in_domain[~valid] = pd.NA
         out["in_domain"] = in_domain
         z = norm.ppf(1 - ALPHA / 2)
+        columns = {}
         for j, e in enumerate(self.endpoints):
             spec = self.specs[e.name]
-            preds = np.stack([
-                b.predict(X, num_iteration=it)
-                for b, it in zip(self.boosters[e.name], spec["iterations"], strict=True)
-            ])
+            preds = raw[e.name]
             if spec["task"] == "classification":
                 a, b0 = spec["platt"]
                 p = np.clip(preds, 1e-6, 1 - 1e-6)
@@ -257,6 +508,20 @@ class AdmetPanel:
                 else:
                     mean = np.expm1(t) * scale
                     unc = (np.expm1(t + half) - np.expm1(t - half)) * scale / (2 * z)
-            out[e.column] = np.where(valid, mean, np.nan)
-            out[f"{e.column}_uncertainty"] = np.where(valid, unc, np.nan)
-        return out
+            columns[e.column] = np.where(valid, mean, np.nan)
+            columns[f"{e.column}_uncertainty"] = np.where(valid, unc, np.nan)
+        return pd.concat([out, pd.DataFrame(columns)], axis=1)
+
+
+def _train_fingerprints(directory: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Packed training fingerprints; recomputed from the SMILES if missing or out of date."""
+    smiles_path = directory / "train_smiles.smi.gz"
+    fps_path = directory / "train_fps.npz"
+    if fps_path.exists():
+        try:
+            with np.load(fps_path) as packed:
+                if str(packed["smiles_sha256"]) == _sha256(smiles_path):
+                    return packed["indptr"], packed["bits"]
+        except (OSError, KeyError, ValueError) as exc:
+            raise ValueError(f"{fps_path}: corrupted training fingerprints ({exc})") from None
+    return pack_fingerprints(_read_smiles(smiles_path))
