@@ -21,6 +21,7 @@ from drugloop.scoring.config import (
     default_objective,
 )
 from drugloop.scoring.diversity import DiversityFilter
+from drugloop.scoring.docking import Docking, dockstring_targets
 from drugloop.scoring.errors import ScoringConfigError
 from drugloop.scoring.external import ExternalProcess, ExternalProcessError
 from drugloop.scoring.scorer import ScoreResult, ScoringFunction, WeightedComponent, aggregate
@@ -44,6 +45,7 @@ __all__ = [
     "ComponentConfig",
     "ComponentOutput",
     "DiversityFilter",
+    "Docking",
     "DoubleSigmoid",
     "ExternalProcess",
     "ExternalProcessError",
@@ -69,5 +71,6 @@ __all__ = [
     "create_component",
     "default_config",
     "default_objective",
+    "dockstring_targets",
     "parse_transform",
 ]
