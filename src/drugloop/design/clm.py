@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import io
 import math
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -212,6 +211,51 @@ def read_corpus(path: str | Path, limit: int | None = None) -> list[str]:
     return list(out)
 
 
+def lr_factor(progress: float, warmup: float = 0.02, floor: float = 0.05) -> float:
+    """Linear warm-up then cosine decay to ``floor`` of the peak; ``progress`` runs 0 → 1.
+
+    Progress is measured in time when training is time-boxed, so the decay always completes
+    inside the box whatever the machine's speed.
+    """
+    progress = min(max(progress, 0.0), 1.0)
+    if progress < warmup:
+        return max(progress / warmup, 0.01)
+    cosine = 0.5 * (1 + math.cos(math.pi * (progress - warmup) / (1 - warmup)))
+    return floor + (1 - floor) * cosine
+
+
+def length_bucketed(
+    smiles: Sequence[str], batch_size: int, rng: np.random.Generator, pool: int = 50
+) -> list[list[str]]:
+    """Shuffled batches of similar-length SMILES: less padding, so fewer wasted GRU steps.
+
+    The corpus is shuffled, cut into pools of ``pool`` batches, each pool sorted by length and
+    cut into batches, and the batch order shuffled again, so batches stay random across pools.
+    """
+    order = rng.permutation(len(smiles))
+    batches: list[list[str]] = []
+    span = batch_size * pool
+    for lo in range(0, len(order), span):
+        chunk = sorted((smiles[i] for i in order[lo : lo + span]), key=len)
+        batches += [chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def held_out_nll(model: LanguageModel, smiles: Sequence[str], batch_size: int = 250) -> float:
+    """Mean negative log-likelihood per molecule (nats) of ``smiles`` the vocabulary encodes."""
+    was_training = model.network.training
+    model.network.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for lo in range(0, len(smiles), batch_size):
+            ids, _ = model.batch(smiles[lo : lo + batch_size])
+            if len(ids):
+                total += float(-model.log_likelihood(ids).sum())
+                count += len(ids)
+    model.network.train(was_training)
+    return total / max(count, 1)
+
+
 def fit(
     model: LanguageModel,
     smiles: Sequence[str],
@@ -220,23 +264,54 @@ def fit(
     batch_size: int = 128,
     lr: float = 1e-3,
     seed: int = 0,
-    log: callable | None = None,
+    log: Callable[[str], None] | None = None,
     checkpoint: Path | None = None,
+    schedule: bool = False,
+    validation: Sequence[str] = (),
+    eval_minutes: float = 5.0,
 ) -> dict[str, float]:
-    """Teacher-forced maximum likelihood on ``smiles``; stops at ``epochs`` or ``minutes``."""
+    """Teacher-forced maximum likelihood on ``smiles``; stops at ``epochs`` or ``minutes``.
+
+    With ``schedule`` the learning rate warms up and decays by cosine over the time box (or the
+    epochs). With ``validation`` and ``checkpoint`` the model is scored on the held-out SMILES
+    every ``eval_minutes`` and saved only when its held-out NLL improves, so the file on disk
+    is always the best model so far.
+    """
     rng = np.random.default_rng(seed)
     optimizer = torch.optim.Adam(model.network.parameters(), lr=lr)
-    start, step, last_save = time.time(), 0, time.time()
+    start = last_eval = time.time()
     smiles = list(smiles)
+    steps_per_epoch = math.ceil(len(smiles) / batch_size)
+    step, best = 0, math.inf
     losses: list[float] = []
     model.network.train()
-    stop = False
+
+    def progress() -> float:
+        by_steps = step / max(epochs * steps_per_epoch, 1)
+        if minutes is None:
+            return by_steps
+        return max(by_steps, (time.time() - start) / (60 * minutes))
+
+    def evaluate() -> None:
+        nonlocal best, last_eval
+        last_eval = time.time()
+        if not (validation and checkpoint):
+            return
+        nll = held_out_nll(model, validation)
+        if log:
+            log(f"step {step} held-out NLL {nll:.3f} (best {min(best, nll):.3f})")
+        if nll < best:
+            best = nll
+            model.save(checkpoint, steps=step, held_out_nll=nll, partial=True)
+
     for epoch in range(epochs):
-        order = rng.permutation(len(smiles))
-        for lo in range(0, len(order), batch_size):
-            ids, _ = model.batch([smiles[i] for i in order[lo : lo + batch_size]])
+        for chunk in length_bucketed(smiles, batch_size, rng):
+            ids, _ = model.batch(chunk)
             if len(ids) == 0:
                 continue
+            if schedule:
+                for group in optimizer.param_groups:
+                    group["lr"] = lr * lr_factor(progress())
             loss = -model.log_likelihood(ids).mean()
             optimizer.zero_grad()
             loss.backward()
@@ -245,18 +320,23 @@ def fit(
             losses.append(loss.item())
             step += 1
             if log and step % 100 == 0:
-                log(f"epoch {epoch} step {step} loss {np.mean(losses[-100:]):.3f}")
-            if checkpoint and time.time() - last_save > 300:
-                model.save(checkpoint, steps=step, partial=True)
-                last_save = time.time()
-            if minutes is not None and time.time() - start > 60 * minutes:
-                stop = True
+                rate = optimizer.param_groups[0]["lr"]
+                log(f"epoch {epoch} step {step} loss {np.mean(losses[-100:]):.3f} lr {rate:.2e}")
+            if time.time() - last_eval > 60 * eval_minutes:
+                evaluate()
+            if progress() >= 1.0:
                 break
-        if stop:
+        if progress() >= 1.0:
             break
+    evaluate()
     model.network.eval()
     tail = losses[-100:] if losses else [math.nan]
-    return {"steps": step, "final_loss": float(np.mean(tail)), "seconds": time.time() - start}
+    return {
+        "steps": step,
+        "final_loss": float(np.mean(tail)),
+        "best_held_out_nll": best,
+        "seconds": time.time() - start,
+    }
 
 
 def validity(smiles: Sequence[str]) -> float:
@@ -269,8 +349,14 @@ def _train_cli(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("command", choices=["train"])
     parser.add_argument("--corpus", required=True)
     parser.add_argument("--out", default=str(DEFAULT_PRIOR))
+    parser.add_argument("--init", help="weights to resume from (their vocabulary is kept)")
     parser.add_argument("--minutes", type=float, default=25.0)
     parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--layers", type=int, default=3)
+    parser.add_argument("--eval-minutes", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -278,41 +364,59 @@ def _train_cli(argv: Sequence[str] | None = None) -> None:
     torch.manual_seed(args.seed)
     corpus = read_corpus(args.corpus)
     rng = np.random.default_rng(args.seed)
-    rng.shuffle(corpus)
+    rng.shuffle(corpus)  # the same seed gives the same held-out split when resuming
     held_out, train = corpus[:2000], corpus[2000:]
-    vocab = Vocabulary.build(corpus)
-    model = LanguageModel.new(vocab)
-    print(f"corpus {len(corpus)} molecules, vocabulary {len(vocab)} tokens", flush=True)
+    if args.init:
+        model = LanguageModel.load(args.init)
+        before = dict(getattr(model, "metadata", {}))
+    else:
+        model = LanguageModel.new(Vocabulary.build(corpus), hidden=args.hidden, layers=args.layers)
+        before = {}
+    encodable = len(model.batch(train)[1])
+    print(
+        f"corpus {len(corpus)} molecules ({encodable} of {len(train)} training ones encodable), "
+        f"vocabulary {len(model.vocab)} tokens, init {args.init or 'random'}",
+        flush=True,
+    )
     stats = fit(
         model,
         train,
         minutes=args.minutes,
         epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
         log=lambda m: print(m, flush=True),
         checkpoint=Path(args.out),
         seed=args.seed,
+        schedule=True,
+        validation=held_out,
+        eval_minutes=args.eval_minutes,
     )
-    with torch.no_grad():
-        ids, _ = model.batch(held_out)
-        nll = float(-model.log_likelihood(ids).mean())
-    valid = validity(model.sample(1000, torch.Generator().manual_seed(args.seed)))
-    buffer = io.StringIO()
-    print(
-        f"steps {stats['steps']} train loss {stats['final_loss']:.3f} held-out NLL {nll:.3f} "
-        f"validity {valid:.3f} ({stats['seconds']:.0f} s)",
-        file=buffer,
+    best = LanguageModel.load(args.out)  # the checkpoint with the lowest held-out NLL
+    nll = held_out_nll(best, held_out)
+    valid = validity(best.sample(1000, torch.Generator().manual_seed(args.seed)))
+    steps = int(best.metadata.get("steps", stats["steps"])) + int(
+        before.get("total_steps", before.get("steps", 0))
     )
-    model.save(
+    best.save(
         args.out,
         corpus=Path(args.corpus).name,
         n_train=len(train),
-        steps=stats["steps"],
+        steps=int(best.metadata.get("steps", stats["steps"])),
+        total_steps=steps,
+        init=Path(args.init).name if args.init else None,
         held_out_nll=nll,
         validity=valid,
         minutes=args.minutes,
+        peak_lr=args.lr,
+        batch_size=args.batch_size,
         seed=args.seed,
     )
-    print(buffer.getvalue().strip(), flush=True)
+    print(
+        f"steps {stats['steps']} train loss {stats['final_loss']:.3f} best held-out NLL "
+        f"{nll:.3f} validity {valid:.3f} ({stats['seconds']:.0f} s); total steps {steps}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
@@ -326,7 +430,7 @@ def finetune(
     epochs: int = 10,
     learning_rate: float = 1e-4,
     seed: int = 0,
-    log: callable | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> dict[str, float]:
     """Transfer learning: continue maximum-likelihood training of the prior on a user's actives.
 
