@@ -278,3 +278,14 @@ def test_pareto_selection_takes_the_first_fronts(tmp_path, project):
     # the batch is not just the most potent: a potency-only pick would differ
     potent = set(np.array(candidates)[np.argsort(-scored["activity_mean"].to_numpy())[:8]])
     assert picked != potent
+
+
+def test_example_campaign_config_is_valid(tmp_path, bundled_data):
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "campaign_pim1.toml"
+    config = CampaignConfig.from_toml(example)
+    assert (bundled_data.parent / config.pool).is_file()  # the pool it names ships with us
+    with ProjectStore(tmp_path / "p.db") as store:
+        Campaign.create(store, "pim1", config)  # plug-in names resolve
+        assert store.get_campaign("pim1").config["batch_params"] == {"max_similarity": 0.7}
