@@ -41,9 +41,7 @@ def test_acquisitions_order_sensibly():
 
 def _max_pair_sim(smiles):
     fps = bit_vectors(smiles)
-    return max(
-        max(DataStructs.BulkTanimotoSimilarity(fps[i], fps[:i])) for i in range(1, len(fps))
-    )
+    return max(max(DataStructs.BulkTanimotoSimilarity(fps[i], fps[:i])) for i in range(1, len(fps)))
 
 
 def test_diverse_and_penalized_batches_avoid_near_duplicates(pim1):
@@ -53,12 +51,10 @@ def test_diverse_and_penalized_batches_avoid_near_duplicates(pim1):
     diverse = select_batch("diverse", y, smiles, 12, max_similarity=0.6)
     penalized = select_batch("penalized", y, smiles, 12, strength=1.0)
     assert len(set(diverse)) == 12 and len(set(penalized)) == 12
-    assert _max_pair_sim([smiles[i] for i in diverse]) <= 0.6 < _max_pair_sim(
-        [smiles[i] for i in top]
+    assert (
+        _max_pair_sim([smiles[i] for i in diverse]) <= 0.6 < _max_pair_sim([smiles[i] for i in top])
     )
-    assert _max_pair_sim([smiles[i] for i in penalized]) < _max_pair_sim(
-        [smiles[i] for i in top]
-    )
+    assert _max_pair_sim([smiles[i] for i in penalized]) < _max_pair_sim([smiles[i] for i in top])
     assert y[diverse].mean() > np.median(y)  # still good compounds
 
 
@@ -97,17 +93,49 @@ def test_cli_simulate_with_new_options(tmp_path, enamine_pool, enamine_scores):
     pool.to_csv(pool_path, index=False)
     pd.read_csv(enamine_scores).to_csv(scores_path, index=False)
     out = tmp_path / "sim.json"
-    result = CliRunner().invoke(app, [
-        "campaign", "simulate", "--pool", str(pool_path), "--oracle", str(scores_path),
-        "--minimize", "--init-frac", "0.05", "--batch-frac", "0.05", "--rounds", "2",
-        "--model", "gp", "--acquisition", "ei", "--batch-strategy", "diverse", "--out", str(out),
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "campaign",
+            "simulate",
+            "--pool",
+            str(pool_path),
+            "--oracle",
+            str(scores_path),
+            "--minimize",
+            "--init-frac",
+            "0.05",
+            "--batch-frac",
+            "0.05",
+            "--rounds",
+            "2",
+            "--model",
+            "gp",
+            "--acquisition",
+            "ei",
+            "--batch-strategy",
+            "diverse",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
     assert data["config"]["batch_strategy"] == "diverse" and data["config"]["acquisition"] == "ei"
     assert [r["n_tested"] for r in data["rounds"]] == [20, 40, 60]
-    bad = CliRunner().invoke(app, [
-        "campaign", "simulate", "--pool", str(pool_path), "--oracle", str(scores_path),
-        "--batch-strategy", "nonsense", "--out", str(out),
-    ])
+    bad = CliRunner().invoke(
+        app,
+        [
+            "campaign",
+            "simulate",
+            "--pool",
+            str(pool_path),
+            "--oracle",
+            str(scores_path),
+            "--batch-strategy",
+            "nonsense",
+            "--out",
+            str(out),
+        ],
+    )
     assert bad.exit_code == 2 and "nonsense" in bad.output and "Traceback" not in bad.output

@@ -125,8 +125,10 @@ def parse_results(
             continue
         key = (reg_id, raw_value, (row.get(replicate_col) or "").strip())
         if key in seen:
-            reject(f"duplicate of line {seen[key]} (same id and value; mark re-tests in "
-                   f"a {replicate_col!r} column)")
+            reject(
+                f"duplicate of line {seen[key]} (same id and value; mark re-tests in "
+                f"a {replicate_col!r} column)"
+            )
             continue
         seen[key] = line
         smiles = ordered[reg_id]

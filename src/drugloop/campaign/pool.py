@@ -93,7 +93,9 @@ class PoolCache:
     @property
     def X(self) -> np.ndarray:
         return np.memmap(
-            self.directory / "fingerprints.u8", dtype=np.uint8, mode="r",
+            self.directory / "fingerprints.u8",
+            dtype=np.uint8,
+            mode="r",
             shape=(max(self.n_valid, 1), self.n_bits),
         )[: self.n_valid]
 
@@ -179,15 +181,30 @@ def _score_rows(model, X: np.ndarray, acquisition: str, params: dict) -> tuple[n
 
 def _merge_top(best: PoolScores | None, new: PoolScores, k: int) -> PoolScores:
     if best is not None:
-        new = PoolScores(*(np.concatenate([a, b]) for a, b in zip(
-            (best.indices, best.utility, best.mean, best.std),
-            (new.indices, new.utility, new.mean, new.std), strict=True)))
+        new = PoolScores(
+            *(
+                np.concatenate([a, b])
+                for a, b in zip(
+                    (best.indices, best.utility, best.mean, best.std),
+                    (new.indices, new.utility, new.mean, new.std),
+                    strict=True,
+                )
+            )
+        )
     keep = np.argsort(-new.utility, kind="stable")[:k]
     return PoolScores(new.indices[keep], new.utility[keep], new.mean[keep], new.std[keep])
 
 
-def _score_chunk(model, cache: PoolCache, start: int, stop: int, acquisition: str,
-                 params: dict, k: int, exclude: np.ndarray | None) -> PoolScores:
+def _score_chunk(
+    model,
+    cache: PoolCache,
+    start: int,
+    stop: int,
+    acquisition: str,
+    params: dict,
+    k: int,
+    exclude: np.ndarray | None,
+) -> PoolScores:
     X = np.asarray(cache.X[start:stop])
     utility, mean, std = _score_rows(model, X, acquisition, params)
     if exclude is not None:
@@ -228,9 +245,13 @@ def _score_pool_ray(model, cache, k, acquisition, params, exclude, bounds, addre
 
     started_here = not ray.is_initialized()
     if started_here:
-        ray.init(address=None if address == "local" else address,
-                 num_cpus=os.cpu_count() if address == "local" else None,
-                 include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+        ray.init(
+            address=None if address == "local" else address,
+            num_cpus=os.cpu_count() if address == "local" else None,
+            include_dashboard=False,
+            log_to_driver=False,
+            ignore_reinit_error=True,
+        )
     try:
         remote = ray.remote(_score_chunk)
         model_ref = ray.put(model)
