@@ -357,6 +357,7 @@ def _train_cli(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--layers", type=int, default=3)
     parser.add_argument("--eval-minutes", type=float, default=5.0)
+    parser.add_argument("--held-out", type=int, default=2000, help="molecules held out")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -365,7 +366,7 @@ def _train_cli(argv: Sequence[str] | None = None) -> None:
     corpus = read_corpus(args.corpus)
     rng = np.random.default_rng(args.seed)
     rng.shuffle(corpus)  # the same seed gives the same held-out split when resuming
-    held_out, train = corpus[:2000], corpus[2000:]
+    held_out, train = corpus[: args.held_out], corpus[args.held_out :]
     if args.init:
         model = LanguageModel.load(args.init)
         before = dict(getattr(model, "metadata", {}))
