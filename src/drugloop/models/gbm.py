@@ -233,32 +233,12 @@ class GBMModel(Model):
         return t if self.log_scale is None else np.expm1(t) * self.log_scale
 
     def _fit_platt(self, oof: np.ndarray, y: np.ndarray) -> None:
-        from sklearn.linear_model import LogisticRegression
-
-        logit = _logit(oof).reshape(-1, 1)
-        if len(np.unique(y)) < 2:
-            self.platt = (1.0, 0.0)
-            return
-        lr = LogisticRegression(C=100.0).fit(logit, y)
-        self.platt = (float(lr.coef_[0, 0]), float(lr.intercept_[0]))
+        self.platt = fit_platt(oof, y)
 
     def _fit_conformal(
         self, y: np.ndarray, oof: np.ndarray, folds: np.ndarray, smiles: Sequence[str]
     ) -> None:
-        """Quantile of |residual| / difficulty over the out-of-fold rows."""
-        from drugloop.chem.features import bit_vectors, max_tanimoto
-
-        fps = bit_vectors(smiles)
-        cal = np.flatnonzero(np.isfinite(oof))
-        sim = np.zeros(len(smiles))
-        for k in np.unique(folds[cal]):
-            held = np.flatnonzero(folds == k)
-            others = [fps[i] for i in np.flatnonzero(folds != k)]
-            sim[held] = max_tanimoto([fps[i] for i in held], others)
-        scores = np.abs(y[cal] - oof[cal]) / self._difficulty(sim[cal], np.zeros(len(cal)))
-        n = len(scores)
-        level = min(1.0, np.ceil((n + 1) * (1 - self.alpha)) / n)
-        self.conformal_q = float(np.quantile(scores, level))
+        self.conformal_q = conformal_quantile(y, oof, folds, smiles, self.alpha)
 
     @staticmethod
     def _difficulty(similarity: np.ndarray, spread: np.ndarray) -> np.ndarray:
@@ -311,6 +291,39 @@ class GBMModel(Model):
         mean = self.member_predictions(X).mean(axis=0)
         half = self.conformal_q * self._difficulty(similarity, np.zeros(len(similarity)))
         return self._inverse_y(mean - half), self._inverse_y(mean + half)
+
+
+def fit_platt(oof: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Platt scaling (slope, intercept on the logit) of out-of-fold probabilities."""
+    from sklearn.linear_model import LogisticRegression
+
+    if len(np.unique(y)) < 2:
+        return (1.0, 0.0)
+    lr = LogisticRegression(C=100.0).fit(_logit(oof).reshape(-1, 1), y)
+    return (float(lr.coef_[0, 0]), float(lr.intercept_[0]))
+
+
+def conformal_quantile(
+    y: np.ndarray, oof: np.ndarray, folds: np.ndarray, smiles: Sequence[str], alpha: float
+) -> float:
+    """Split-conformal quantile of |y - oof| / difficulty over the out-of-fold rows.
+
+    The difficulty of an out-of-fold molecule uses its similarity to the *other* folds (the
+    member that predicted it was trained on those), so it matches what a new molecule sees.
+    """
+    from drugloop.chem.features import bit_vectors, max_tanimoto
+
+    fps = bit_vectors(smiles)
+    cal = np.flatnonzero(np.isfinite(oof))
+    sim = np.zeros(len(smiles))
+    for k in np.unique(folds[cal]):
+        held = np.flatnonzero(folds == k)
+        others = [fps[i] for i in np.flatnonzero(folds != k)]
+        sim[held] = max_tanimoto([fps[i] for i in held], others)
+    scores = np.abs(y[cal] - oof[cal]) / GBMModel._difficulty(sim[cal], np.zeros(len(cal)))
+    n = len(scores)
+    level = min(1.0, np.ceil((n + 1) * (1 - alpha)) / n)
+    return float(np.quantile(scores, level))
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
