@@ -17,7 +17,8 @@ Why this design:
 * **Censored regression.** Values reported only as bounds (``>10 µM`` = pIC50 ``< 5``) are
   trained by iterative imputation within bounds: a first fit uses the bound itself; then each
   censored target is replaced by its OOF prediction whenever that prediction lies on the
-  allowed side of the bound (else the bound is kept), and the ensemble is refitted. Two rounds.
+  allowed side of the bound (else the bound is kept), and the ensemble is refitted; three
+  fits in all.
 """
 
 from __future__ import annotations
