@@ -329,29 +329,30 @@ class NeighbourIndex:
     def max_similarity(self, rows: Sequence[np.ndarray], batch: int = 128) -> np.ndarray:
         """(n_query, n_endpoints) nearest-neighbour Tanimoto; ``rows`` are on-bit arrays."""
         out = np.zeros((len(rows), self.groups.shape[1]))
+        # work buffers reused across batches: fresh multi-MB arrays cost page faults each time
+        shared = np.empty((min(batch, len(rows)), self.n_ref), dtype=np.float32)
+        union = np.empty_like(shared)
         for start in range(0, len(rows), batch):
             chunk = rows[start : start + batch]
-            best = self._group_max(chunk)
+            best = self._group_max(chunk, shared[: len(chunk)], union[: len(chunk)])
             for j in range(self.groups.shape[1]):
                 out[start : start + len(chunk), j] = best[:, self.groups[:, j]].max(axis=1)
         return out
 
-    def _group_max(self, rows: Sequence[np.ndarray]) -> np.ndarray:
+    def _group_max(
+        self, rows: Sequence[np.ndarray], shared: np.ndarray, union: np.ndarray
+    ) -> np.ndarray:
         n = len(rows)
         lengths = np.array([len(r) for r in rows], dtype=np.int64)
         query = np.zeros((n, FP_BITS), dtype=np.float32)
         query[np.repeat(np.arange(n), lengths), np.concatenate([*rows, np.zeros(0, np.int64)])] = 1
-        shared = query[:, self.dense_bits] @ self.dense
-        pieces = []
+        np.matmul(query[:, self.dense_bits], self.dense, out=shared)
         for i, row in enumerate(rows):
             sparse_bits = row[~self.is_dense[row]]
             if len(sparse_bits):
                 refs = [self.bit_refs[self.bit_ptr[b] : self.bit_ptr[b + 1]] for b in sparse_bits]
-                pieces.append(np.concatenate(refs) + i * self.n_ref)
-        if pieces:
-            counts = np.bincount(np.concatenate(pieces), minlength=n * self.n_ref)
-            shared += counts.reshape(n, self.n_ref)
-        union = np.add.outer(lengths.astype(np.float32), self.ref_counts)
+                shared[i] += np.bincount(np.concatenate(refs), minlength=self.n_ref)
+        np.add.outer(lengths.astype(np.float32), self.ref_counts, out=union)
         union -= shared
         np.maximum(union, 1, out=union)  # 0 only when both are empty; then shared is 0 too
         sim = np.divide(shared, union, out=shared)
@@ -450,7 +451,11 @@ class AdmetPanel:
         """(features, validity, similarities) per chunk, in input order."""
         chunks = [smiles[i : i + self.chunk_size] for i in range(0, len(smiles), self.chunk_size)]
         if self.n_jobs < 2 or len(chunks) < 2 or "fork" not in mp.get_all_start_methods():
-            yield _featurize(smiles, self.feature_set, self.neighbours)
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(1):  # idle BLAS threads would spin through the small products
+                single = _featurize(smiles, self.feature_set, self.neighbours)
+            yield single
             return
         ctx = mp.get_context("fork")  # workers inherit the neighbour index without pickling it
         n_proc = min(self.n_jobs, len(chunks))
