@@ -179,8 +179,11 @@ class ChempropModel(Model):
         return mpnn.eval()
 
     def _transform_y(self, y: np.ndarray) -> np.ndarray:
-        """Targets are modelled on their own scale (kept for the shared OOF metrics)."""
+        """Targets are modelled on their own scale (the workflow's OOF metrics call this)."""
         return y
+
+    def _inverse_y(self, t: np.ndarray) -> np.ndarray:
+        return t
 
     # -- prediction ---------------------------------------------------------------------------
     def _member_predict(self, member: Any, smiles: Sequence[str]) -> np.ndarray:
