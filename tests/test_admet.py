@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import numpy as np
@@ -124,3 +125,48 @@ def test_shipped_training_fingerprints_match_the_smiles(panel):
     head_ptr, head_bits = pack_fingerprints(smiles[:300])
     assert np.array_equal(head_ptr, indptr[:301])
     assert np.array_equal(head_bits, bits[: indptr[300]])
+
+
+def test_neighbour_index_matches_rdkit_tanimoto_per_endpoint():
+    """The dense+bincount similarity pass equals RDKit's BulkTanimotoSimilarity, per endpoint."""
+    from rdkit import DataStructs
+
+    from drugloop.chem.features import bit_vectors
+    from drugloop.models.admet import NeighbourIndex, pack_fingerprints
+
+    smiles = pd.read_csv(REFERENCE, usecols=["smiles"], keep_default_na=False).smiles.tolist()
+    refs, queries = smiles[7:30] + ["C1CC"], smiles[30:] + list(DRUGS.values())
+    rng = np.random.default_rng(0)
+    members = rng.random((len(refs), 3)) < 0.5
+    members[~members.any(axis=1), 0] = True  # every reference belongs to some endpoint
+    index = NeighbourIndex(*pack_fingerprints(refs), members)
+    indptr, bits = pack_fingerprints(queries)
+    rows = [bits[indptr[i] : indptr[i + 1]].astype(np.int64) for i in range(len(queries))]
+    got = index.max_similarity(rows, batch=4)
+    ref_fps = bit_vectors(refs)
+    for i, fp in enumerate(bit_vectors(queries)):
+        for j in range(3):
+            pool = [ref_fps[k] for k in np.flatnonzero(members[:, j]) if ref_fps[k] is not None]
+            expected = max(DataStructs.BulkTanimotoSimilarity(fp, pool)) if pool else 0.0
+            assert got[i, j] == pytest.approx(expected, abs=1e-6)
+
+
+def test_stale_or_corrupted_training_fingerprints(tmp_path):
+    from drugloop.models.admet import _train_fingerprints, pack_fingerprints
+
+    smiles = [DRUGS["caffeine"], "not a molecule", DRUGS["aspirin"]]
+    with gzip.open(tmp_path / "train_smiles.smi.gz", "wt") as fh:
+        fh.write("\n".join(smiles) + "\n")
+    np.savez(
+        tmp_path / "train_fps.npz",
+        indptr=np.zeros(2, np.int64),
+        bits=np.zeros(0, np.uint16),
+        smiles_sha256="out of date",
+    )
+    indptr, bits = _train_fingerprints(tmp_path)  # stale: recomputed from the SMILES
+    expected = pack_fingerprints(smiles)
+    assert np.array_equal(indptr, expected[0]) and np.array_equal(bits, expected[1])
+    assert indptr[2] == indptr[1]  # the unparseable entry keeps its place, with no bits
+    (tmp_path / "train_fps.npz").write_bytes(b"not an npz file")
+    with pytest.raises(ValueError, match="train_fps.npz"):
+        _train_fingerprints(tmp_path)
