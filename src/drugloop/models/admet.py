@@ -15,6 +15,7 @@ import gzip
 import json
 import multiprocessing as mp
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -450,7 +451,8 @@ class AdmetPanel:
     def _chunks(self, smiles: list[str]) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """(features, validity, similarities) per chunk, in input order."""
         chunks = [smiles[i : i + self.chunk_size] for i in range(0, len(smiles), self.chunk_size)]
-        if self.n_jobs < 2 or len(chunks) < 2 or "fork" not in mp.get_all_start_methods():
+        # fork only on Linux (macOS forbids forking after some system libraries start threads)
+        if self.n_jobs < 2 or len(chunks) < 2 or not sys.platform.startswith("linux"):
             from threadpoolctl import threadpool_limits
 
             with threadpool_limits(1):  # idle BLAS threads would spin through the small products
