@@ -3,6 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from drugloop.models import MODELS, Model, NotFittedError, create_model
 
@@ -59,3 +62,37 @@ def test_errors():
     with pytest.raises(KeyError, match="known: " + ", ".join(MODELS.names())):
         create_model("nope")
     assert {"rf", "lgbm", "gbm", "chemprop", "gp", "mlp"} <= set(MODELS.names())
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    arrays(np.int64, (3, 12), elements=st.integers(0, 6)),
+    arrays(np.int64, (4, 12), elements=st.integers(0, 6)),
+)
+def test_minmax_kernel_is_sum_min_over_sum_max(a, b):
+    """The thresholded-product MinMax kernel equals the definition on integer counts."""
+    from drugloop.models.gp import minmax_kernel
+
+    got = minmax_kernel(a, b)
+    for i in range(len(a)):
+        for j in range(len(b)):
+            top = np.maximum(a[i], b[j]).sum()
+            want = np.minimum(a[i], b[j]).sum() / top if top else 0.0
+            assert got[i, j] == pytest.approx(want)
+
+
+def test_minmax_kernel_reduces_to_tanimoto_on_bits_and_gp_defaults_to_it(pim1):
+    from drugloop.models.gp import minmax_kernel, tanimoto_kernel
+
+    rng = np.random.default_rng(0)
+    bits = rng.integers(0, 2, size=(6, 64))
+    assert np.allclose(minmax_kernel(bits, bits), tanimoto_kernel(bits, bits))
+    train, test = pim1
+    y = train["y [pEC50/pKi]"].to_numpy()
+    gp = create_model("gp").fit(train.smiles.tolist(), y)
+    assert gp.params()["kernel"] == "minmax"
+    pred = gp.predict(test.smiles.tolist()).mean
+    truth = test["y [pEC50/pKi]"].to_numpy()
+    assert np.sqrt(np.mean((pred - truth) ** 2)) < 0.8 * truth.std()
+    with pytest.raises(ValueError, match="unknown GP kernel"):
+        create_model("gp", kernel="cosine")
