@@ -1,11 +1,12 @@
-"""A chemical language model: a SMILES GRU prior, its training, sampling and likelihoods.
+"""A chemical language model: a SMILES (or SELFIES) GRU prior, its training, sampling, likelihoods.
 
 The prior learns what drug-like SMILES look like from a real corpus (ZINC250k); reinforcement
 learning (:mod:`drugloop.design.reinvent`) and transfer learning on a user's actives then bend
 it towards an objective. The model is small on purpose (≈1 M parameters, a few MB in float16)
 so it ships inside the package and samples quickly on a CPU.
 
-Train the shipped prior (time-boxed, one thread so it shares a machine politely)::
+Train the shipped prior (time-boxed, one thread so it shares a machine politely; ``--init``
+resumes from weights, ``--tokenizer selfies`` trains a SELFIES model)::
 
     python -m drugloop.design.clm train --corpus /path/zinc250k.smi.gz \
         --out src/drugloop/design/weights/prior_zinc250k.pt --minutes 25
@@ -36,6 +37,9 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 DEFAULT_PRIOR = WEIGHTS_DIR / "prior_zinc250k.pt"
 
 
+TOKENIZERS = ("smiles", "selfies")
+
+
 def tokenize(smiles: str) -> list[str]:
     """SMILES → tokens (bracket atoms, two-letter halogens and ring-bond labels stay whole)."""
     tokens = SMILES_TOKEN.findall(smiles)
@@ -44,27 +48,60 @@ def tokenize(smiles: str) -> list[str]:
     return tokens
 
 
+def tokenize_selfies(smiles: str) -> list[str]:
+    """SMILES → SELFIES tokens (``[C]``, ``[=O]``, ``[Branch1]``, ``[Ring1]`` …)."""
+    import selfies
+
+    try:
+        text = selfies.encoder(smiles)
+    except selfies.EncoderError as exc:
+        raise ValueError(f"cannot encode SMILES {smiles!r} as SELFIES: {exc}") from None
+    return list(selfies.split_selfies(text))
+
+
 @dataclass
 class Vocabulary:
+    """Tokens of a SMILES or SELFIES language; ``encode`` takes and ``decode`` returns SMILES.
+
+    With ``kind="selfies"`` every token sequence decodes to a valid molecule (SELFIES is
+    robust by construction), so a sampler never wastes a draw on an invalid string; callers
+    keep speaking SMILES either way.
+    """
+
     tokens: list[str]
+    kind: str = "smiles"
 
     def __post_init__(self) -> None:
+        if self.kind not in TOKENIZERS:
+            raise ValueError(f"unknown tokenizer {self.kind!r}; known: {list(TOKENIZERS)}")
         self.index = {t: i for i, t in enumerate(self.tokens)}
 
+    def tokenize(self, smiles: str) -> list[str]:
+        return tokenize(smiles) if self.kind == "smiles" else tokenize_selfies(smiles)
+
     @classmethod
-    def build(cls, smiles: Iterable[str]) -> Vocabulary:
+    def build(cls, smiles: Iterable[str], kind: str = "smiles") -> Vocabulary:
+        """Vocabulary of ``smiles``; with SELFIES, molecules it cannot encode are left out."""
+        vocab = cls([PAD, BOS, EOS], kind)
         seen: dict[str, None] = {}
         for text in smiles:
-            for token in tokenize(text):
+            try:
+                tokens = vocab.tokenize(text)
+            except ValueError:
+                if kind == "smiles":
+                    raise
+                continue
+            for token in tokens:
                 seen.setdefault(token)
-        return cls([PAD, BOS, EOS, *sorted(seen)])
+        return cls([PAD, BOS, EOS, *sorted(seen)], kind)
 
     def encode(self, smiles: str) -> list[int] | None:
         """Token ids with BOS/EOS, or None when a token is outside the vocabulary."""
         try:
-            return [self.index[BOS], *(self.index[t] for t in tokenize(smiles)), self.index[EOS]]
+            ids = [self.index[t] for t in self.tokenize(smiles)]
         except (KeyError, ValueError):
             return None
+        return [self.index[BOS], *ids, self.index[EOS]]
 
     def decode(self, ids: Sequence[int]) -> str:
         out = []
@@ -74,7 +111,14 @@ class Vocabulary:
                 break
             if token not in (PAD, BOS):
                 out.append(token)
-        return "".join(out)
+        if self.kind == "smiles":
+            return "".join(out)
+        import selfies
+
+        try:
+            return selfies.decoder("".join(out))
+        except selfies.DecoderError:
+            return ""
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -121,6 +165,7 @@ class LanguageModel:
         torch.save(
             {
                 "tokens": self.vocab.tokens,
+                "tokenizer": self.vocab.kind,
                 "config": self.network.config,
                 "state": state,
                 "max_length": self.max_length,
@@ -136,7 +181,7 @@ class LanguageModel:
         if not path.exists():
             raise FileNotFoundError(f"{path}: no language-model weights there")
         blob = torch.load(path, map_location="cpu", weights_only=True)
-        vocab = Vocabulary(list(blob["tokens"]))
+        vocab = Vocabulary(list(blob["tokens"]), str(blob.get("tokenizer", "smiles")))
         network = SmilesRNN(len(vocab), **blob["config"])
         network.load_state_dict({k: v.float() for k, v in blob["state"].items()})
         model = cls(vocab, network, int(blob.get("max_length", 100)))
@@ -354,6 +399,7 @@ def _train_cli(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
     parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--tokenizer", choices=TOKENIZERS, default="smiles")
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--layers", type=int, default=3)
     parser.add_argument("--eval-minutes", type=float, default=5.0)
@@ -371,7 +417,8 @@ def _train_cli(argv: Sequence[str] | None = None) -> None:
         model = LanguageModel.load(args.init)
         before = dict(getattr(model, "metadata", {}))
     else:
-        model = LanguageModel.new(Vocabulary.build(corpus), hidden=args.hidden, layers=args.layers)
+        vocab = Vocabulary.build(corpus, kind=args.tokenizer)
+        model = LanguageModel.new(vocab, hidden=args.hidden, layers=args.layers)
         before = {}
     encodable = len(model.batch(train)[1])
     print(
