@@ -67,9 +67,7 @@ def _assert_sane(smiles: str) -> Chem.Mol:
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    first=st.sampled_from(DRUGS), second=st.sampled_from(DRUGS), seed=st.integers(0, 10_000)
-)
+@given(first=st.sampled_from(DRUGS), second=st.sampled_from(DRUGS), seed=st.integers(0, 10_000))
 def test_crossover_and_mutation_give_valid_molecules(first, second, seed):
     rng = random.Random(seed)
     child = crossover(Chem.MolFromSmiles(first), Chem.MolFromSmiles(second), rng)
@@ -82,14 +80,17 @@ def test_crossover_and_mutation_give_valid_molecules(first, second, seed):
 def test_crossover_mixes_both_parents():
     rng = random.Random(1)
     imatinib, diclofenac = Chem.MolFromSmiles(DRUGS[2]), Chem.MolFromSmiles(DRUGS[4])
-    piperazine, dichlorophenyl = Chem.MolFromSmarts("N1CCNCC1"), Chem.MolFromSmarts(
-        "Clc1cccc(Cl)c1"
+    piperazine, dichlorophenyl = (
+        Chem.MolFromSmarts("N1CCNCC1"),
+        Chem.MolFromSmarts("Clc1cccc(Cl)c1"),
     )
     mixed = 0
     for _ in range(100):
         child = crossover(imatinib, diclofenac, rng)
-        if child is not None and child.HasSubstructMatch(piperazine) and child.HasSubstructMatch(
-            dichlorophenyl
+        if (
+            child is not None
+            and child.HasSubstructMatch(piperazine)
+            and child.HasSubstructMatch(dichlorophenyl)
         ):
             mixed += 1
     assert mixed >= 5
@@ -123,8 +124,9 @@ def test_ask_returns_valid_unique_canonical_molecules(split):
         ga.tell(batch, scorer(batch))
         asked += batch
     assert len(set(asked)) == len(asked)
-    canonical_initial = {Chem.MolToSmiles(Chem.MolFromSmiles(s), isomericSmiles=False)
-                         for s in initial}
+    canonical_initial = {
+        Chem.MolToSmiles(Chem.MolFromSmiles(s), isomericSmiles=False) for s in initial
+    }
     assert set(asked[:200]) == canonical_initial  # the unscored initial population comes first
     for smiles in asked[200:]:
         mol = _assert_sane(smiles)
@@ -151,8 +153,9 @@ def test_same_seed_same_run_different_seed_different_run(split):
     scorer = create_component("qed")
 
     def run(seed: int) -> list[str]:
-        ga = GraphGA(initial[:60], population_size=30, initial_scores=scorer(initial[:60]),
-                     seed=seed)
+        ga = GraphGA(
+            initial[:60], population_size=30, initial_scores=scorer(initial[:60]), seed=seed
+        )
         first = ga.ask(40)
         ga.tell(first, scorer(first))
         return first + ga.ask(40)
@@ -208,8 +211,9 @@ def test_budget_caps_unique_oracle_calls_exactly(split):
     initial, _ = split
     objective = CountingObjective(_similarity_to_celecoxib())
     events: list[DesignProgress] = []
-    result = optimize(GraphGA(initial, seed=0), objective, budget=250, batch_size=80,
-                      progress=events.append)
+    result = optimize(
+        GraphGA(initial, seed=0), objective, budget=250, batch_size=80, progress=events.append
+    )
     assert len(objective.scored) == 250 == result.n_oracle_calls
     assert len(set(objective.scored)) == 250
     frame = result.molecules

@@ -99,7 +99,12 @@ def test_nan_means_undesirable(transform):
 
 def test_every_registered_transform_is_covered_by_the_nan_test():
     assert set(TRANSFORMS.names()) == {
-        "identity", "sigmoid", "reverse_sigmoid", "double_sigmoid", "step", "value_mapping"
+        "identity",
+        "sigmoid",
+        "reverse_sigmoid",
+        "double_sigmoid",
+        "step",
+        "value_mapping",
     }
 
 
@@ -174,8 +179,15 @@ def test_sa_score_separates_easy_from_hard():
     assert easy < 2.5 < 5.0 < hard
 
 
-@pytest.mark.parametrize("name", [n for n in SCORING_COMPONENTS.names() if n not in (
-    "activity", "substructure", "tanimoto_similarity", "external_process")])
+@pytest.mark.parametrize(
+    "name",
+    [
+        n
+        for n in SCORING_COMPONENTS.names()
+        if n
+        not in ("activity", "substructure", "tanimoto_similarity", "external_process", "docking")
+    ],
+)
 def test_invalid_smiles_give_nan(name):
     out = create_component(name)([CAFFEINE, INVALID, ""])
     assert np.isfinite(out[0]) and np.isnan(out[1]) and np.isnan(out[2])
@@ -351,8 +363,12 @@ def test_toml_objective_builds_and_scores(tmp_path):
     path.write_text(OBJECTIVE_TOML)
     config = ScoringConfig.from_toml(path)
     function = build_scoring_function(path)
-    assert function.names == ["coxib_likeness", "molecular_weight", "synthesizability",
-                              "substructure"]
+    assert function.names == [
+        "coxib_likeness",
+        "molecular_weight",
+        "synthesizability",
+        "substructure",
+    ]
     nitro_celecoxib = "Cc1ccc(-c2cc(C(F)(F)F)nn2-c2ccc([N+](=O)[O-])cc2)cc1"
     result = function.score([CELECOXIB, IBUPROFEN, nitro_celecoxib])
     assert result.total[0] > result.total[1] > 0
@@ -361,15 +377,22 @@ def test_toml_objective_builds_and_scores(tmp_path):
 
     same = ScoringFunction(
         [
-            WeightedComponent("coxib_likeness", create_component(
-                "tanimoto_similarity", references=[CELECOXIB]), weight=2.0),
-            WeightedComponent("molecular_weight", create_component("molecular_weight"),
-                              DoubleSigmoid(low=200, high=500, coef_div=300, coef_si=10,
-                                            coef_se=10)),
-            WeightedComponent("synthesizability", create_component("sa_score"),
-                              ReverseSigmoid(low=2.5, high=6.0)),
-            WeightedComponent("substructure", create_component(
-                "substructure", forbidden=["[N+](=O)[O-]"])),
+            WeightedComponent(
+                "coxib_likeness",
+                create_component("tanimoto_similarity", references=[CELECOXIB]),
+                weight=2.0,
+            ),
+            WeightedComponent(
+                "molecular_weight",
+                create_component("molecular_weight"),
+                DoubleSigmoid(low=200, high=500, coef_div=300, coef_si=10, coef_se=10),
+            ),
+            WeightedComponent(
+                "synthesizability", create_component("sa_score"), ReverseSigmoid(low=2.5, high=6.0)
+            ),
+            WeightedComponent(
+                "substructure", create_component("substructure", forbidden=["[N+](=O)[O-]"])
+            ),
         ]
     )
     np.testing.assert_allclose(same.score([CELECOXIB, IBUPROFEN]).total, result.total[:2])
