@@ -109,6 +109,33 @@ def auc_top_k(scores: list[float], budget: int, k: int = 10, freq: int = 100) ->
     return area / budget
 
 
+def configuration_id() -> str:
+    """Fingerprint of what a part's result depends on beyond the code: the shipped LM prior.
+
+    Parts run with another prior (e.g. before it was retrained) are set aside, not summed.
+    """
+    import hashlib
+
+    from drugloop.design.clm import DEFAULT_PRIOR
+
+    return "prior-" + hashlib.sha256(DEFAULT_PRIOR.read_bytes()).hexdigest()[:12]
+
+
+def _set_aside_stale(current: str) -> None:
+    """Move parts (and checkpoints) of another configuration to ``pmo/stale/<their id>/``."""
+    for path in [*PARTS.glob("*_seed*.json"), *PARTS.glob("*_seed*.partial.parquet")]:
+        if path.suffix == ".json":
+            found = json.loads(path.read_text()).get("configuration_id", "prior-unrecorded")
+        else:  # a checkpoint's id sits in a marker file beside it
+            marker = PARTS / f"{path.name}.id"
+            found = marker.read_text().strip() if marker.exists() else "prior-unrecorded"
+        if found != current:
+            target = PARTS / "stale" / found
+            target.mkdir(parents=True, exist_ok=True)
+            path.rename(target / path.name)
+            (PARTS / f"{path.name}.id").unlink(missing_ok=True)
+
+
 def run_part(task: str, seed: int, budget: int, batch_size: int) -> dict:
     path = PARTS / f"{task}_seed{seed}.json"
     if path.exists():
@@ -146,6 +173,7 @@ def run_part(task: str, seed: int, budget: int, batch_size: int) -> dict:
         frames.append(batch)
         PARTS.mkdir(parents=True, exist_ok=True)
         pd.concat(frames, ignore_index=True).to_parquet(partial, index=False)
+        (PARTS / f"{partial.name}.id").write_text(configuration_id())
 
     result = optimize(
         generator,
@@ -164,6 +192,7 @@ def run_part(task: str, seed: int, budget: int, batch_size: int) -> dict:
     part = {
         "task": task,
         "seed": seed,
+        "configuration_id": configuration_id(),
         "budget": budget,
         "auc_top10": auc_top_k(scores, budget),
         "top10_mean": float(np.mean(top10)) if top10 else 0.0,
@@ -183,6 +212,7 @@ def run_part(task: str, seed: int, budget: int, batch_size: int) -> dict:
     PARTS.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(part, indent=2))
     partial.unlink(missing_ok=True)
+    (PARTS / f"{partial.name}.id").unlink(missing_ok=True)
     generator.close() if hasattr(generator, "close") else None
     for weighted in objective.components:
         weighted.component.close()
@@ -208,6 +238,7 @@ def _incomplete(budget: int) -> list[dict]:
 
 
 def report() -> dict:
+    _set_aside_stale(configuration_id())
     parts = [json.loads(p.read_text()) for p in sorted(PARTS.glob("*_seed*.json"))]
     per_task: dict[str, dict] = {}
     for task in TASKS:
@@ -234,6 +265,10 @@ def report() -> dict:
         "configuration": (
             "default portfolio (reinvent + graph_ga + mmp_analogs) via external_process"
         ),
+        "configuration_id": configuration_id(),
+        "set_aside_parts": sorted(
+            str(p.relative_to(PARTS)) for p in (PARTS / "stale").glob("*/*_seed*.json")
+        ),
         "machine": f"{platform.machine()}, shared 2-core CPU",
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -248,7 +283,9 @@ def _markdown(summary: dict) -> str:
     lines = [
         f"# PMO, AUC top-10 at {summary['budget']} oracle calls ({status})",
         "",
-        f"drugloop: {summary['configuration']}. Tasks covered: {summary['tasks_covered']}/20.",
+        f"drugloop: {summary['configuration']} ({summary['configuration_id']}). "
+        f"Tasks covered: {summary['tasks_covered']}/20. Parts run with another prior are kept "
+        f"under `results/pmo/stale/` and not summed ({len(summary['set_aside_parts'])}).",
         "",
         "| task | drugloop AUC top-10 | seeds |",
         "|---|---|---|",
@@ -309,6 +346,7 @@ def main() -> None:
     if args.command == "report":
         report()
         return
+    _set_aside_stale(configuration_id())
     tasks = [t for t in args.tasks.split(",") if t]
     unknown = sorted(set(tasks) - set(TASKS))
     if unknown:
