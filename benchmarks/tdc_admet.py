@@ -31,8 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from feature_cache import cached_features  # noqa: E402
 from tdc_data import ENDPOINTS, LOWER_IS_BETTER, load_endpoint, metric, scaffold_split, tdc_dir  # noqa: E402
 
+from drugloop.models.cv_ensemble import assign_folds, scaffold_groups  # noqa: E402
 from drugloop.models.features import FEATURE_SETS  # noqa: E402
-from drugloop.models.gbm import GBMModel, assign_folds, scaffold_groups  # noqa: E402
+from drugloop.models.gbm import GBMModel  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "results" / "tdc_admet"

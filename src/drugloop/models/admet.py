@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
+from drugloop.models.cv_ensemble import apply_platt, conformal_mean_std, difficulty
 from drugloop.models.features import FeatureSet
 
 
@@ -215,6 +215,8 @@ def export_panel(
     models: dict[str, object], train_smiles: dict[str, Sequence[str]], out: Path | None = None
 ) -> Path:
     """Write fitted ``GBMModel``s (one per endpoint) as a version-independent panel file."""
+    from drugloop.models.gbm import iterations
+
     out = out or panel_dir()
     out.mkdir(parents=True, exist_ok=True)
     union: dict[str, int] = {}
@@ -225,7 +227,7 @@ def export_panel(
         payload["endpoints"][name] = {
             "task": model.fitted_task,
             "boosters": [m.booster_.model_to_string() for m in model.members],
-            "iterations": [_iterations(m) for m in model.members],
+            "iterations": [iterations(m) for m in model.members],
             "platt": list(model.platt),
             "conformal_q": model.conformal_q,
             "log_scale": model.log_scale,
@@ -257,12 +259,6 @@ def _sha256(path: Path) -> str:
     import hashlib
 
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _iterations(est: object) -> int:
-    from drugloop.models.gbm import MIN_ROUNDS
-
-    return max(est.best_iteration_ or 0, min(MIN_ROUNDS, est.booster_.current_iteration()))
 
 
 # -- nearest neighbours to the training sets ------------------------------------------------------
@@ -495,26 +491,16 @@ class AdmetPanel:
         in_domain = pd.array(sims.max(axis=1) >= domain_threshold, dtype="boolean")
         in_domain[~valid] = pd.NA
         out["in_domain"] = in_domain
-        z = norm.ppf(1 - ALPHA / 2)
         columns = {}
         for j, e in enumerate(self.endpoints):
             spec = self.specs[e.name]
             preds = raw[e.name]
             if spec["task"] == "classification":
-                a, b0 = spec["platt"]
-                p = np.clip(preds, 1e-6, 1 - 1e-6)
-                probs = 1 / (1 + np.exp(-(a * np.log(p / (1 - p)) + b0)))
-                mean = probs.mean(axis=0)
+                mean = apply_platt(preds, tuple(spec["platt"])).mean(axis=0)
                 unc = np.sqrt(mean * (1 - mean))
             else:
-                t = preds.mean(axis=0)
-                half = spec["conformal_q"] * ((1 - sims[:, j]) + 0.1)
-                scale = spec["log_scale"]
-                if scale is None:
-                    mean, unc = t, half / z
-                else:
-                    mean = np.expm1(t) * scale
-                    unc = (np.expm1(t + half) - np.expm1(t - half)) * scale / (2 * z)
+                half = spec["conformal_q"] * difficulty(sims[:, j])
+                mean, unc = conformal_mean_std(preds.mean(axis=0), half, spec["log_scale"], ALPHA)
             columns[e.column] = np.where(valid, mean, np.nan)
             columns[f"{e.column}_uncertainty"] = np.where(valid, unc, np.nan)
         return pd.concat([out, pd.DataFrame(columns)], axis=1)

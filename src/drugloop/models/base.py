@@ -118,14 +118,18 @@ class Model(ABC):
         )
         return self
 
-    def predict(self, smiles: Sequence[str]) -> Prediction:
+    def _similarity(self, smiles: Sequence[str]) -> np.ndarray:
+        """Max Tanimoto (Morgan r=2 bits) of each molecule to the training set."""
         from drugloop.chem.features import bit_vectors, max_tanimoto
 
+        return max_tanimoto(bit_vectors(smiles), self._train_fps or [])
+
+    def predict(self, smiles: Sequence[str]) -> Prediction:
         if self._train_fps is None:
             raise NotFittedError(f"{self.name} model is not fitted")
         smiles = list(smiles)
         mean, std = self._predict_mean_std(smiles)
-        similarity = max_tanimoto(bit_vectors(smiles), self._train_fps)
+        similarity = self._similarity(smiles)
         return Prediction(
             mean=mean, std=std, in_domain=similarity >= self.domain_threshold, similarity=similarity
         )

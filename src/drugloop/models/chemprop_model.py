@@ -4,12 +4,9 @@ A learned graph representation complements the fingerprint trees: it can pick up
 fixed fingerprints miss, and the two families' errors are partly independent. The ensemble is
 built like ``gbm``'s so that both families report the same kind of uncertainty:
 
-* **Ensemble = CV folds.** Member ``k`` is trained on every Bemis–Murcko scaffold fold but
-  ``k``, so each training molecule has an out-of-fold (OOF) prediction from a member that
-  never saw it; the prediction is the members' mean.
-* **Conformal intervals** (regression): the same normalized split-conformal quantile over the
-  OOF residuals as ``gbm`` (difficulty ``1 - nearest-neighbour Tanimoto + 0.1``);
-  ``std`` is the 90% half-width / z. **Platt-calibrated probabilities** for classifiers.
+the scaffold-fold members, OOF conformal intervals and Platt-calibrated probabilities of
+:mod:`drugloop.models.cv_ensemble`. What is particular to the D-MPNN:
+
 * **Censored values** train through Chemprop's bounded MSE: a row known only as ``>= y``
   (``censor=+1``) costs nothing while the prediction stays above ``y``, and likewise below for
   ``censor=-1``. Its conformal residual is zero when the OOF prediction respects the bound.
@@ -24,34 +21,16 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy.stats import norm
 
-from drugloop.models.base import MODELS, Model
-from drugloop.models.gbm import (
-    GBMModel,
-    _logit,
-    assign_folds,
-    conformal_quantile,
-    detect_task,
-    fit_platt,
-    scaffold_groups,
-)
-
-
-def cv_folds(smiles: Sequence[str], n_folds: int, seed: int) -> np.ndarray:
-    """Scaffold folds; random folds when there are too few scaffolds to fill every fold."""
-    groups = scaffold_groups(smiles)
-    if len(np.unique(groups)) < n_folds:
-        groups = np.random.default_rng(seed).permutation(len(smiles))
-    return assign_folds(groups, n_folds, seed)
+from drugloop.models.base import MODELS
+from drugloop.models.cv_ensemble import CVEnsembleModel, cv_folds, first_invalid
 
 
 @MODELS.register("chemprop")
-class ChempropModel(Model):
+class ChempropModel(CVEnsembleModel):
     """Cross-validated ensemble of Chemprop MPNNs with conformal / Platt calibration."""
 
     name = "chemprop"
-    supports_censoring = True
 
     def __init__(
         self,
@@ -65,21 +44,13 @@ class ChempropModel(Model):
         domain_threshold: float = 0.35,
         **_: Any,
     ) -> None:
-        super().__init__(domain_threshold=domain_threshold)
+        super().__init__(task=task, alpha=alpha, seed=seed, domain_threshold=domain_threshold)
         if n_members < 2:
             raise ValueError("chemprop needs n_members >= 2 (members are cross-validation folds)")
-        self.task = task
         self.n_members = n_members
         self.epochs = epochs
         self.batch_size = batch_size
         self.hidden = hidden
-        self.alpha = alpha
-        self.seed = seed
-        self.fitted_task = ""
-        self.members: list = []
-        self.platt: tuple[float, float] = (1.0, 0.0)
-        self.conformal_q = 1.0
-        self.oof: np.ndarray | None = None
 
     def params(self) -> dict[str, Any]:
         return {
@@ -123,18 +94,8 @@ class ChempropModel(Model):
         )
 
     def _fit(self, smiles: Sequence[str], y: np.ndarray, censor: np.ndarray | None = None) -> None:
-        from rdkit import Chem
-
-        bad = [i for i, s in enumerate(smiles) if Chem.MolFromSmiles(s) is None]
-        if bad:
-            i = bad[0]
-            raise ValueError(f"training molecule {i + 1} is not a valid SMILES: {smiles[i]!r}")
-        self.fitted_task = detect_task(y) if self.task == "auto" else self.task
-        if self.fitted_task == "classification":
-            if not set(np.unique(y)) <= {0.0, 1.0}:
-                raise ValueError("classification targets must be 0/1")
-            censor = None
-        elif censor is not None and not np.any(censor):
+        first_invalid(smiles, self._valid(smiles))
+        if self._resolve_task(y) == "classification" or censor is not None and not np.any(censor):
             censor = None
         folds = cv_folds(smiles, self.n_members, self.seed)
         oof = np.full(len(y), np.nan)
@@ -146,15 +107,11 @@ class ChempropModel(Model):
             )
             self.members.append(member)
             oof[held] = self._member_predict(member, [smiles[i] for i in held])
-        self.oof = oof
-        if self.fitted_task == "classification":
-            self.platt = fit_platt(oof, y)
-            return
-        target = y.copy()
+        target = y
         if censor is not None:  # a bound the OOF prediction respects leaves no residual
             respected = ((censor > 0) & (oof > y)) | ((censor < 0) & (oof < y))
             target = np.where(respected, oof, y)
-        self.conformal_q = conformal_quantile(target, oof, folds, smiles, self.alpha)
+        self._calibrate(y, target, oof, folds, smiles)
 
     def _fit_member(self, smiles: list[str], y: np.ndarray, censor: np.ndarray | None, member: int):
         import torch
@@ -177,13 +134,6 @@ class ChempropModel(Model):
         )
         self._trainer().fit(mpnn, loader)
         return mpnn.eval()
-
-    def _transform_y(self, y: np.ndarray) -> np.ndarray:
-        """Targets are modelled on their own scale (the workflow's OOF metrics call this)."""
-        return y
-
-    def _inverse_y(self, t: np.ndarray) -> np.ndarray:
-        return t
 
     # -- prediction ---------------------------------------------------------------------------
     def _member_predict(self, member: Any, smiles: Sequence[str]) -> np.ndarray:
@@ -212,30 +162,8 @@ class ChempropModel(Model):
                 out[j, valid] = self._member_predict(member, ok)
         return out
 
-    def _similarity(self, smiles: Sequence[str]) -> np.ndarray:
-        from drugloop.chem.features import bit_vectors, max_tanimoto
-
-        return max_tanimoto(bit_vectors(smiles), self._train_fps or [])
-
-    def _half_width(self, smiles: Sequence[str]) -> np.ndarray:
-        similarity = self._similarity(smiles)
-        return self.conformal_q * GBMModel._difficulty(similarity, np.zeros(len(similarity)))
+    def _member_mean(self, smiles: Sequence[str]) -> np.ndarray:
+        return self.member_predictions(smiles).mean(axis=0)
 
     def _predict_mean_std(self, smiles: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        preds = self.member_predictions(smiles)
-        if self.fitted_task == "classification":
-            a, b = self.platt
-            probs = 1.0 / (1.0 + np.exp(-(a * _logit(preds) + b)))
-            return probs.mean(axis=0), probs.std(axis=0)
-        std = self._half_width(smiles) / norm.ppf(1 - self.alpha / 2)
-        mean = preds.mean(axis=0)
-        return mean, np.where(np.isfinite(mean), std, np.nan)
-
-    def interval(self, smiles: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """The conformal ``1 - alpha`` prediction interval (regression only)."""
-        if self.fitted_task != "regression":
-            raise ValueError("intervals are for regression models; classifiers give P(class 1)")
-        smiles = list(smiles)
-        mean = self.member_predictions(smiles).mean(axis=0)
-        half = self._half_width(smiles)
-        return mean - half, mean + half
+        return self.calibrated_mean_std(self.member_predictions(smiles), self._similarity(smiles))
