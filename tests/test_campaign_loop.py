@@ -208,8 +208,9 @@ def test_secondary_objective_steers_the_batch(tmp_path, pim1, shared_data):
 
 
 def test_decisions_persist_and_a_round_is_reported(tmp_path, pim1):
-    """Vetoes hold in later rounds, every decision is stored with its reason, and one round
-    gets its own report (its hits, accuracy, map against earlier rounds, best structures)."""
+    """Vetoes hold in later rounds until lifted, every decision is stored with its reason, and
+    one round gets its own report (its hits, accuracy, map against earlier rounds, best
+    structures)."""
     train, test, truth = pim1
     runner = CliRunner()
     assay, pool, db = tmp_path / "a.csv", tmp_path / "pool.csv", tmp_path / "p.db"
@@ -290,3 +291,22 @@ def test_decisions_persist_and_a_round_is_reported(tmp_path, pim1):
     decided = _table(page, "decisions")
     assert decided["reason"].tolist() == ["reactive"]
     run("campaign", "report", "d", "--round", "7", "--out", str(out), code=2)
+
+    # lifting: the veto stays on record beside its lifting, and the compound may be ordered
+    lifted = run("campaign", "unveto", "d", vetoed, "--reason", "hERG clean in patch clamp")
+    assert "1 veto(es) lifted" in lifted.output
+    run("campaign", "unveto", "d", vetoed, code=2)  # no longer vetoed: a clear error
+    with ProjectStore(db) as store:
+        campaign = Campaign(store, "d")
+        assert campaign.vetoed() == {later: 1}
+        proposal = campaign.propose(tmp_path / "o", add=[vetoed], reason="back in play")
+        assert vetoed in set(proposal.orders["smiles"])
+        with pytest.raises(CampaignError, match="vetoed in round 1"):
+            campaign.propose(tmp_path / "o", add=[later])
+        trail = store.decisions_frame("d")
+    mine = trail[trail["smiles"] == vetoed]
+    assert mine[["round", "decision"]].values.tolist() == [
+        [0, "vetoed"],
+        [2, "veto_lifted"],
+        [2, "added"],
+    ]

@@ -140,19 +140,43 @@ class Campaign:
         return set(ordered["smiles"]) | set(measured["smiles"])
 
     def vetoed(self) -> dict[str, int]:
-        """Compounds a chemist vetoed in this campaign → the round of the (first) veto."""
+        """Compounds under a veto in this campaign → the round the veto in force was made.
+
+        Decisions are replayed in the order they were made, so a lifted veto no longer counts
+        and a compound vetoed again counts from its new veto.
+        """
         decisions = self.store.decisions_frame(self.name)
-        vetoes = decisions[decisions["decision"] == "vetoed"]
-        first: dict[str, int] = {}
-        for smiles, round_index in zip(vetoes["smiles"], vetoes["round"], strict=True):
-            first.setdefault(smiles, int(round_index))
-        return first
+        active: dict[str, int] = {}
+        for smiles, decision, round_index in zip(
+            decisions["smiles"], decisions["decision"], decisions["round"], strict=True
+        ):
+            if decision == "vetoed":
+                active.setdefault(smiles, int(round_index))
+            elif decision == "veto_lifted":
+                active.pop(smiles, None)
+        return active
 
     def veto(self, items: list[str], reason: str | None = None, user: str | None = None) -> int:
         """Record vetoes outside a proposal (e.g. after a design review); returns how many new."""
         known = self.vetoed()
         new = [s for s in self._resolve(items, "veto") if s not in known]
         decisions = [(s, "vetoed", reason, user) for s in new]
+        return self.store.add_decisions(self.name, self.next_round(), decisions)
+
+    def lift_veto(
+        self, items: list[str], reason: str | None = None, user: str | None = None
+    ) -> int:
+        """Lift vetoes (the compounds may be proposed again); returns how many were lifted.
+
+        The veto stays in the record beside its lifting. Naming a compound that is not under a
+        veto is an error, so a typo cannot pass for a lifted veto.
+        """
+        known = self.vetoed()
+        compounds = self._resolve(items, "lift")
+        missing = [s for s in compounds if s not in known]
+        if missing:
+            raise CampaignError(f"cannot lift the veto on {missing[0]}: it is not vetoed")
+        decisions = [(s, "veto_lifted", reason, user) for s in compounds]
         return self.store.add_decisions(self.name, self.next_round(), decisions)
 
     def pool_candidates(self) -> list[str]:

@@ -248,6 +248,23 @@ def veto(
     console.print(plain(f"{added} new veto(es) recorded ({len(compounds) - added} already vetoed)"))
 
 
+@campaign_app.command("unveto")
+@user_errors
+def unveto(
+    name: str = typer.Argument(...),
+    compounds: list[str] = typer.Argument(..., help="Reg ids or SMILES whose veto to lift."),
+    project: str = PROJECT_OPTION,
+    reason: str | None = typer.Option(None, help="Why (stored beside the original veto)."),
+    user: str | None = typer.Option(None, help="Who decided (stored with the lifting)."),
+) -> None:
+    """Lift vetoes: the compounds may be proposed, pinned or added again."""
+    from drugloop.campaign.campaign import Campaign
+
+    with _store(project) as store:
+        lifted = Campaign(store, name).lift_veto(compounds, reason, user)
+    console.print(plain(f"{lifted} veto(es) lifted; the original vetoes stay in the record"))
+
+
 @campaign_app.command("status")
 @user_errors
 def status(name: str = typer.Argument(...), project: str = PROJECT_OPTION) -> None:

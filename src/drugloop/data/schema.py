@@ -25,7 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 ROUND_STATUSES = ("proposed", "ordered", "complete")
 ORDER_STATUSES = ("ordered", "measured", "failed")
 ORDER_DECISIONS = ("auto", "pinned", "added")
-CHEMIST_DECISIONS = ("pinned", "vetoed", "added")
+CHEMIST_DECISIONS = ("pinned", "vetoed", "added", "veto_lifted")
 REG_ID_PREFIX = "DL-"
 
 
@@ -171,9 +171,10 @@ class Order(Base):
 
 
 class CampaignDecision(Base):
-    """A chemist's pin, veto or addition in a campaign round, with who, why and when.
+    """A chemist's pin, veto, addition or lifted veto in a campaign round: who, why and when.
 
-    Vetoes outlive their round: a vetoed compound is never proposed again in that campaign.
+    Vetoes outlive their round: a vetoed compound is never proposed again in that campaign,
+    until a ``veto_lifted`` row (the veto itself is kept, so the audit trail stays whole).
     """
 
     __tablename__ = "campaign_decisions"
