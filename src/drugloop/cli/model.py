@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import typer
 
 from drugloop.cli.console import console, plain, user_errors
@@ -16,10 +17,16 @@ model_app = typer.Typer(help="Train, apply and evaluate predictive models.", no_
 def train(
     data: Path = typer.Argument(..., help="Training table (CSV/TSV, optionally .gz)."),
     smiles_col: str = typer.Option("smiles", help="SMILES column."),
-    target_col: str = typer.Option(..., help="Target column; '>10' / '<5' are censored bounds."),
+    target_col: list[str] = typer.Option(
+        ...,
+        help="Target column; '>10' / '<5' are censored bounds. Repeat it for a multi-task "
+        "model (one D-MPNN for endpoints measured on overlapping compounds).",
+    ),
     task: str = typer.Option("auto", help="regression | classification | auto (0/1 → class.)."),
     out: Path = typer.Option(..., help="Directory to save the model in."),
-    model: str = typer.Option("gbm", help="Model family: gbm (default), chemprop, rf, lgbm."),
+    model: str | None = typer.Option(
+        None, help="Model family: gbm (default), chemprop, rf, lgbm; several targets: chemprop."
+    ),
     seed: int = typer.Option(0, help="Random seed."),
     project: str | None = typer.Option(
         None, help="Also register the model in this project store (its out-of-fold predictions)."
@@ -30,6 +37,10 @@ def train(
 
     if task not in ("auto", "regression", "classification"):
         raise ValueError(f"--task must be regression, classification or auto, not {task!r}")
+    if len(target_col) > 1:
+        _train_multitask(data, smiles_col, target_col, task, out, model, seed)
+        return
+    target_col, model = target_col[0], model or "gbm"
     with console.status(f"training {model} on {plain(data)}"):
         fitted, table = train_from_table(data, smiles_col, target_col, task, model, seed=seed)
     fitted.save(out)
@@ -58,6 +69,36 @@ def train(
         console.print(f"registered in {plain(project)} ({n} cross-validated predictions)")
 
 
+def _train_multitask(
+    data: Path,
+    smiles_col: str,
+    target_cols: list[str],
+    task: str,
+    out: Path,
+    model: str | None,
+    seed: int,
+) -> None:
+    from drugloop.models.workflow import train_multitask_from_table
+
+    if model not in (None, "chemprop"):
+        raise ValueError(
+            f"several --target-col train one multi-task chemprop model; {model!r} trains one "
+            "endpoint per model (run it once per column)"
+        )
+    with console.status(f"training a multi-task chemprop model on {plain(data)}"):
+        fitted, table = train_multitask_from_table(data, smiles_col, target_cols, task, seed=seed)
+    fitted.save(out)
+    counts = np.isfinite(table.Y).sum(axis=0)
+    labels = ", ".join(f"{t}: {int(n)}" for t, n in zip(table.tasks, counts, strict=True))
+    console.print(
+        f"{plain(data)}: trained {fitted.name} ({fitted.fitted_task}) on {len(table.smiles)} "
+        f"molecules (labels {plain(labels)}), {len(table.skipped)} rows skipped"
+    )
+    for line in table.skipped[:10]:
+        console.print(f"  skipped {plain(line)}")
+    console.print(f"model saved to {plain(out)}")
+
+
 @model_app.command("predict")
 @user_errors
 def predict(
@@ -67,15 +108,19 @@ def predict(
     out: Path = typer.Option(..., help="Output CSV: smiles, prediction, uncertainty, in_domain."),
 ) -> None:
     """Predict; every input row gets an output row (invalid SMILES: error, empty prediction)."""
-    from drugloop.models.base import Model
-    from drugloop.models.workflow import predict_table
+    from drugloop.models.multitask import MultiTaskChempropModel
+    from drugloop.models.workflow import predict_multitask_table, predict_table
 
-    model = Model.load(model_dir)
+    model = _load(model_dir)
     with console.status(f"predicting {plain(input)}"):
-        frame = predict_table(model, input, smiles_col)
+        if isinstance(model, MultiTaskChempropModel):
+            frame = predict_multitask_table(model, input, smiles_col)
+        else:
+            frame = predict_table(model, input, smiles_col)
     frame.to_csv(out, index=False)
     n_err = int((frame["error"] != "").sum())
-    n_out = int((frame["in_domain"] == False).sum())  # noqa: E712  (nullable boolean)
+    domain = frame.filter(regex=r"(^|_)in_domain$")
+    n_out = int((domain == False).any(axis=1).sum())  # noqa: E712  (nullable boolean)
     console.print(
         f"{plain(out)}: {len(frame)} rows, {n_err} invalid, {n_out} outside the model's domain"
     )
@@ -87,22 +132,39 @@ def evaluate(
     model_dir: Path = typer.Argument(..., help="Saved model directory."),
     test: Path = typer.Argument(..., help="Labelled test table (CSV/TSV)."),
     smiles_col: str = typer.Option("smiles", help="SMILES column."),
-    target_col: str = typer.Option(..., help="Target column."),
+    target_col: list[str] = typer.Option(..., help="Target column (repeat for multi-task)."),
     out: Path | None = typer.Option(None, help="Metrics JSON (default: <test>.metrics.json)."),
 ) -> None:
     """Metrics on a labelled table, printed and written as JSON."""
     from rich.table import Table
 
-    from drugloop.models.base import Model
-    from drugloop.models.workflow import evaluate_table, write_json
+    from drugloop.models.multitask import MultiTaskChempropModel
+    from drugloop.models.workflow import evaluate_multitask_table, evaluate_table, write_json
 
-    model = Model.load(model_dir)
+    model = _load(model_dir)
     with console.status(f"evaluating on {plain(test)}"):
-        metrics = evaluate_table(model, test, smiles_col, target_col)
+        if isinstance(model, MultiTaskChempropModel):
+            metrics = evaluate_multitask_table(model, test, smiles_col, target_col)
+        elif len(target_col) > 1:
+            raise ValueError(f"{model_dir} predicts one endpoint; give one --target-col")
+        else:
+            metrics = evaluate_table(model, test, smiles_col, target_col[0])
     out = out or test.with_name(test.name.split(".")[0] + ".metrics.json")
     write_json(metrics, out)
     table = Table("metric", "value", title=f"{model.name} on {plain(test.name)}")
     for key, value in metrics.items():
-        table.add_row(key, plain(value))
+        if isinstance(value, dict):  # one endpoint of a multi-task model
+            for metric, v in value.items():
+                table.add_row(f"{key}.{metric}", plain(v))
+        else:
+            table.add_row(key, plain(value))
     console.print(table)
     console.print(f"metrics written to {plain(out)}")
+
+
+def _load(model_dir: Path):
+    """A saved single-endpoint model or multi-task model, whichever the directory holds."""
+    from drugloop.models.base import Model, load_model
+    from drugloop.models.multitask import MultiTaskChempropModel
+
+    return load_model(model_dir, (Model, MultiTaskChempropModel))

@@ -135,30 +135,40 @@ class Model(ABC):
         )
 
     def save(self, directory: str | Path) -> Path:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        joblib.dump(self, directory / "model.joblib", compress=3)
-        card = self.card.__dict__ if self.card else {"model": self.name}
-        (directory / "model_card.json").write_text(json.dumps(card, indent=2, default=str))
-        return directory
+        return save_model(self, directory, self.card, self.name)
 
     @staticmethod
     def load(directory: str | Path) -> Model:
         """Load a saved model; a corrupted file or incompatible libraries give one clear error."""
-        directory = Path(directory)
-        path = directory / "model.joblib"
-        if not path.exists():
-            raise FileNotFoundError(f"{directory}: no saved drugloop model (model.joblib) found")
-        _check_versions(directory)
-        try:
-            model = joblib.load(path)
-        except Exception as exc:  # unpickling can fail in many ways; all mean "unusable file"
-            raise ValueError(
-                f"{path}: corrupted or incompatible model file ({type(exc).__name__}: {exc})"
-            ) from None
-        if not isinstance(model, Model):
-            raise TypeError(f"{path} does not hold a drugloop model")
-        return model
+        return load_model(directory, Model)
+
+
+def save_model(obj: object, directory: str | Path, card: ModelCard | None, name: str) -> Path:
+    """The model pickled (``model.joblib``) beside its human-readable ``model_card.json``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    joblib.dump(obj, directory / "model.joblib", compress=3)
+    payload = card.__dict__ if card else {"model": name}
+    (directory / "model_card.json").write_text(json.dumps(payload, indent=2, default=str))
+    return directory
+
+
+def load_model(directory: str | Path, kind: type | tuple[type, ...]) -> Any:
+    """Load what :func:`save_model` wrote, checking library versions and the object's type."""
+    directory = Path(directory)
+    path = directory / "model.joblib"
+    if not path.exists():
+        raise FileNotFoundError(f"{directory}: no saved drugloop model (model.joblib) found")
+    _check_versions(directory)
+    try:
+        model = joblib.load(path)
+    except Exception as exc:  # unpickling can fail in many ways; all mean "unusable file"
+        raise ValueError(
+            f"{path}: corrupted or incompatible model file ({type(exc).__name__}: {exc})"
+        ) from None
+    if not isinstance(model, kind):
+        raise TypeError(f"{path} does not hold a drugloop model")
+    return model
 
 
 def _check_versions(directory: Path) -> None:

@@ -63,36 +63,6 @@ class ChempropModel(CVEnsembleModel):
         }
 
     # -- training -----------------------------------------------------------------------------
-    @staticmethod
-    def _dataset(
-        smiles: Sequence[str], y: np.ndarray | None = None, censor: np.ndarray | None = None
-    ):
-        from chemprop import data, featurizers
-
-        points = []
-        for i, smi in enumerate(smiles):
-            kwargs: dict[str, Any] = {}
-            if y is not None:
-                kwargs["y"] = np.array([float(y[i])])
-            if censor is not None:
-                kwargs["gt_mask"] = np.array([censor[i] > 0])
-                kwargs["lt_mask"] = np.array([censor[i] < 0])
-            points.append(data.MoleculeDatapoint.from_smi(smi, **kwargs))
-        return data.MoleculeDataset(points, featurizers.SimpleMoleculeMolGraphFeaturizer())
-
-    def _trainer(self):
-        from lightning import pytorch as pl
-
-        return pl.Trainer(
-            logger=False,
-            enable_checkpointing=False,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            accelerator="cpu",
-            devices=1,
-            max_epochs=self.epochs,
-        )
-
     def _fit(self, smiles: Sequence[str], y: np.ndarray, censor: np.ndarray | None = None) -> None:
         first_invalid(smiles, self._valid(smiles))
         if self._resolve_task(y) == "classification" or censor is not None and not np.any(censor):
@@ -114,43 +84,23 @@ class ChempropModel(CVEnsembleModel):
         self._calibrate(y, target, oof, folds, smiles)
 
     def _fit_member(self, smiles: list[str], y: np.ndarray, censor: np.ndarray | None, member: int):
-        import torch
-        from chemprop import data, models, nn
-
-        torch.manual_seed(self.seed + int(member))
-        dataset = self._dataset(smiles, y, censor)
-        if self.fitted_task == "classification":
-            ffn = nn.BinaryClassificationFFN(input_dim=self.hidden)
-        else:
-            scaler = dataset.normalize_targets()
-            ffn = nn.RegressionFFN(
-                input_dim=self.hidden,
-                output_transform=nn.UnscaleTransform.from_standard_scaler(scaler),
-                criterion=nn.metrics.BoundedMSE() if censor is not None else None,
-            )
-        mpnn = models.MPNN(nn.BondMessagePassing(d_h=self.hidden), nn.MeanAggregation(), ffn)
-        loader = data.build_dataloader(
-            dataset, batch_size=self.batch_size, num_workers=0, seed=self.seed + int(member)
+        return train_mpnn(
+            smiles,
+            y,
+            censor,
+            classification=self.fitted_task == "classification",
+            hidden=self.hidden,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            seed=self.seed + int(member),
         )
-        self._trainer().fit(mpnn, loader)
-        return mpnn.eval()
 
     # -- prediction ---------------------------------------------------------------------------
     def _member_predict(self, member: Any, smiles: Sequence[str]) -> np.ndarray:
-        import torch
-        from chemprop import data
-
-        loader = data.build_dataloader(
-            self._dataset(smiles), batch_size=256, num_workers=0, shuffle=False
-        )
-        with torch.inference_mode():
-            out = [member(b.bmg, b.V_d, b.X_d).reshape(-1).numpy() for b in loader]
-        return np.concatenate(out).astype(np.float64)
+        return mpnn_outputs(member, smiles)[:, 0]
 
     def _valid(self, smiles: Sequence[str]) -> np.ndarray:
-        from rdkit import Chem
-
-        return np.array([bool(s) and Chem.MolFromSmiles(s) is not None for s in smiles], bool)
+        return parses(smiles)
 
     def member_predictions(self, smiles: Sequence[str]) -> np.ndarray:
         """(members, molecules) raw outputs; NaN for unparseable SMILES."""
@@ -167,3 +117,85 @@ class ChempropModel(CVEnsembleModel):
 
     def _predict_mean_std(self, smiles: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         return self.calibrated_mean_std(self.member_predictions(smiles), self._similarity(smiles))
+
+
+# -- the D-MPNN itself, shared with the multi-task model -------------------------------------------
+def parses(smiles: Sequence[str]) -> np.ndarray:
+    from rdkit import Chem
+
+    return np.array([bool(s) and Chem.MolFromSmiles(s) is not None for s in smiles], bool)
+
+
+def mpnn_dataset(
+    smiles: Sequence[str], y: np.ndarray | None = None, censor: np.ndarray | None = None
+):
+    """Chemprop datapoints; ``y``: a value or a row of values per molecule (NaN: no label)."""
+    from chemprop import data, featurizers
+
+    points = []
+    for i, smi in enumerate(smiles):
+        kwargs: dict[str, Any] = {}
+        if y is not None:
+            kwargs["y"] = np.atleast_1d(np.asarray(y[i], dtype=float))
+        if censor is not None:  # +1: at least y, -1: at most y (per molecule or per cell)
+            kwargs["gt_mask"] = np.atleast_1d(np.asarray(censor[i]) > 0)
+            kwargs["lt_mask"] = np.atleast_1d(np.asarray(censor[i]) < 0)
+        points.append(data.MoleculeDatapoint.from_smi(smi, **kwargs))
+    return data.MoleculeDataset(points, featurizers.SimpleMoleculeMolGraphFeaturizer())
+
+
+def train_mpnn(
+    smiles: list[str],
+    y: np.ndarray,
+    censor: np.ndarray | None,
+    *,
+    classification: bool,
+    hidden: int,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+):
+    """One D-MPNN with a head per target column (Chemprop masks the missing labels)."""
+    import torch
+    from chemprop import data, models, nn
+    from lightning import pytorch as pl
+
+    torch.manual_seed(seed)
+    dataset = mpnn_dataset(smiles, y, censor)
+    n_tasks = 1 if y.ndim == 1 else y.shape[1]
+    if classification:
+        ffn = nn.BinaryClassificationFFN(n_tasks=n_tasks, input_dim=hidden)
+    else:
+        scaler = dataset.normalize_targets()
+        ffn = nn.RegressionFFN(
+            n_tasks=n_tasks,
+            input_dim=hidden,
+            output_transform=nn.UnscaleTransform.from_standard_scaler(scaler),
+            criterion=nn.metrics.BoundedMSE() if censor is not None else None,
+        )
+    mpnn = models.MPNN(nn.BondMessagePassing(d_h=hidden), nn.MeanAggregation(), ffn)
+    loader = data.build_dataloader(dataset, batch_size=batch_size, num_workers=0, seed=seed)
+    trainer = pl.Trainer(
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        devices=1,
+        max_epochs=epochs,
+    )
+    trainer.fit(mpnn, loader)
+    return mpnn.eval()
+
+
+def mpnn_outputs(member: Any, smiles: Sequence[str]) -> np.ndarray:
+    """(molecules, tasks) outputs of one trained D-MPNN (SMILES must parse)."""
+    import torch
+    from chemprop import data
+
+    loader = data.build_dataloader(
+        mpnn_dataset(smiles), batch_size=256, num_workers=0, shuffle=False
+    )
+    with torch.inference_mode():
+        out = [member(b.bmg, b.V_d, b.X_d).numpy() for b in loader]
+    return np.concatenate(out).reshape(len(smiles), -1).astype(np.float64)

@@ -138,6 +138,28 @@ def conformal_mean_std(
     return inverse_log_scale(mean, log_scale), (hi - lo) / (2 * z)
 
 
+def calibrated_mean_std(
+    preds: np.ndarray,
+    similarity: np.ndarray,
+    task: str,
+    *,
+    platt: tuple[float, float],
+    conformal_q: float,
+    log_scale: float | None,
+    alpha: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(members, molecules) raw outputs → calibrated mean and uncertainty per molecule.
+
+    Classifiers: the members' mean Platt-scaled probability and its spread. Regressors: the
+    members' mean and the conformal half-width for the molecule's difficulty, as a σ.
+    """
+    if task == "classification":
+        probs = apply_platt(preds, platt)
+        return probs.mean(axis=0), probs.std(axis=0)
+    half = conformal_q * difficulty(similarity)
+    return conformal_mean_std(preds.mean(axis=0), half, log_scale, alpha)
+
+
 def logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-6, 1 - 1e-6)
     return np.log(p / (1 - p))
@@ -208,11 +230,14 @@ class CVEnsembleModel(Model):
         self, preds: np.ndarray, similarity: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Mean and uncertainty from (members, molecules) raw outputs and similarities."""
-        if self.fitted_task == "classification":
-            probs = apply_platt(preds, self.platt)
-            return probs.mean(axis=0), probs.std(axis=0)
-        return conformal_mean_std(
-            preds.mean(axis=0), self._half_width(similarity), self.log_scale, self.alpha
+        return calibrated_mean_std(
+            preds,
+            similarity,
+            self.fitted_task,
+            platt=self.platt,
+            conformal_q=self.conformal_q,
+            log_scale=self.log_scale,
+            alpha=self.alpha,
         )
 
     def interval_from_mean(

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from drugloop.models.base import Model, create_model
+from drugloop.models.chemprop_model import parses
+from drugloop.models.multitask import MultiTaskChempropModel
 
 _CENSORED = re.compile(r"^\s*(<=|>=|<|>|≤|≥)\s*([-+0-9.eE]+)\s*$")
 
@@ -93,6 +95,80 @@ def read_training_table(
     return TrainingTable(smiles, np.asarray(ys), np.asarray(censor, dtype=np.int8), skipped)
 
 
+@dataclass
+class MultiTaskTable:
+    smiles: list[str]
+    Y: np.ndarray  # (molecules, tasks); NaN = not measured
+    censor: np.ndarray  # same shape: +1 lower bound, -1 upper bound, 0 exact
+    tasks: list[str]
+    skipped: list[str] = field(default_factory=list)  # "line N: reason"
+
+
+def read_multitask_table(
+    path: str | Path, smiles_col: str, target_cols: list[str], min_rows: int = 10
+) -> MultiTaskTable:
+    """Rows with at least one target; an empty cell means "not measured" for that endpoint.
+
+    A row with an invalid SMILES or an unreadable value is skipped whole and named by its line,
+    so a typo in one column never trains the others on a misread compound.
+    """
+    from rdkit import Chem
+
+    frame = _read(path)
+    smiles_in = _column(frame, smiles_col, path, "SMILES")
+    columns = [_column(frame, c, path, "target") for c in target_cols]
+    smiles, rows, censors, skipped = [], [], [], []
+    for i, smi in enumerate(smiles_in):
+        line = i + 2  # header is line 1
+        cells = [str(col.iloc[i]).strip() for col in columns]
+        if not any(cells):
+            skipped.append(f"line {line}: no target value")
+            continue
+        try:
+            parsed = [parse_target(c) if c else (np.nan, 0) for c in cells]
+        except ValueError:
+            bad = next(c for c in cells if c and not _parses(c))
+            skipped.append(f"line {line}: target {bad!r} is not a number")
+            continue
+        if any(np.isinf(v) for v, _ in parsed):
+            skipped.append(f"line {line}: a target is not finite")
+            continue
+        if not smi or Chem.MolFromSmiles(smi) is None:
+            skipped.append(f"line {line}: invalid SMILES {smi!r}")
+            continue
+        smiles.append(smi)
+        rows.append([v for v, _ in parsed])
+        censors.append([c for _, c in parsed])
+    if len(smiles) < min_rows:
+        raise ValueError(f"{path}: only {len(smiles)} usable rows; need at least {min_rows}")
+    Y = np.asarray(rows, dtype=np.float64)
+    return MultiTaskTable(smiles, Y, np.asarray(censors, dtype=np.int8), list(target_cols), skipped)
+
+
+def _parses(text: str) -> bool:
+    try:
+        parse_target(text)
+    except ValueError:
+        return False
+    return True
+
+
+def train_multitask_from_table(
+    path: str | Path, smiles_col: str, target_cols: list[str], task: str = "auto", **params: object
+) -> tuple[MultiTaskChempropModel, MultiTaskTable]:
+    """One multi-task D-MPNN over several target columns of one table."""
+    table = read_multitask_table(path, smiles_col, target_cols)
+    model = MultiTaskChempropModel(task=task, **params)
+    model.fit(table.smiles, table.Y, tasks=table.tasks, censor=table.censor)
+    if model.card is not None:
+        for j, name in enumerate(table.tasks):
+            exact = np.isfinite(table.Y[:, j]) & (table.censor[:, j] == 0)
+            metrics = compute_metrics(model.fitted_task, table.Y[exact, j], model.oof[exact, j])
+            model.card.metrics.update({f"cv_{name}_{k}": v for k, v in metrics.items()})
+        model.card.params["source_file"] = Path(path).name
+    return model, table
+
+
 def train_from_table(
     path: str | Path,
     smiles_col: str,
@@ -154,6 +230,43 @@ def predict_table(model: Model, path: str | Path, smiles_col: str) -> pd.DataFra
         out.loc[ok, "in_domain"] = pred.in_domain
         out.loc[ok, "nearest_similarity"] = pred.similarity
     return out
+
+
+def predict_multitask_table(
+    model: MultiTaskChempropModel, path: str | Path, smiles_col: str
+) -> pd.DataFrame:
+    """One output row per input row: smiles, error, then per endpoint its prediction columns."""
+    frame = _read(path)
+    smiles = _column(frame, smiles_col, path, "SMILES").tolist()
+    out = model.predict_frame(smiles)
+    valid = parses(smiles)
+    errors = [f"invalid SMILES {smi!r}" for smi in smiles]
+    out.insert(1, "error", np.where(valid, "", errors))
+    for name in model.tasks:
+        domain = pd.array(out[f"{name}_in_domain"], dtype="boolean")
+        domain[~valid] = pd.NA
+        out[f"{name}_in_domain"] = domain
+    return out
+
+
+def evaluate_multitask_table(
+    model: MultiTaskChempropModel, path: str | Path, smiles_col: str, target_cols: list[str]
+) -> dict[str, object]:
+    """Per-endpoint metrics on the rows where that endpoint was measured exactly."""
+    unknown = [c for c in target_cols if c not in model.tasks]
+    if unknown:
+        raise ValueError(f"model has no endpoint {unknown[0]!r}; it has {', '.join(model.tasks)}")
+    table = read_multitask_table(path, smiles_col, target_cols, min_rows=1)
+    preds = model.predict(table.smiles)
+    result: dict[str, object] = {"task": model.fitted_task, "file": str(path)}
+    result["skipped_rows"] = len(table.skipped)
+    for j, name in enumerate(table.tasks):
+        rows = np.isfinite(table.Y[:, j]) & (table.censor[:, j] == 0)
+        p = preds[name]
+        metrics = compute_metrics(model.fitted_task, table.Y[rows, j], p.mean[rows])
+        metrics["fraction_in_domain"] = float(np.mean(p.in_domain[rows])) if rows.any() else 0.0
+        result[name] = metrics
+    return result
 
 
 def compute_metrics(task: str, y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
