@@ -10,9 +10,6 @@ the scaffold-fold members, OOF conformal intervals and Platt-calibrated probabil
 * **Censored values** train through Chemprop's bounded MSE: a row known only as ``>= y``
   (``censor=+1``) costs nothing while the prediction stays above ``y``, and likewise below for
   ``censor=-1``. Its conformal residual is zero when the OOF prediction respects the bound.
-
-Defaults are small (5 members × 30 epochs) so it trains on a laptop CPU; raise ``epochs`` for
-production.
 """
 
 from __future__ import annotations
@@ -26,8 +23,41 @@ from drugloop.models.base import MODELS
 from drugloop.models.cv_ensemble import CVEnsembleModel, cv_folds, first_invalid
 
 
+class MPNNEnsembleSettings:
+    """Hyperparameters of a CV ensemble of D-MPNNs, shared by the single- and multi-task models.
+
+    Defaults are small (5 members × 30 epochs) so it trains on a laptop CPU; raise ``epochs``
+    for production.
+    """
+
+    def _init_mpnn(self, n_members: int, epochs: int, batch_size: int, hidden: int) -> None:
+        if n_members < 2:
+            raise ValueError("chemprop needs n_members >= 2 (members are cross-validation folds)")
+        self.n_members = n_members
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.hidden = hidden
+
+    def _mpnn_params(self) -> dict[str, Any]:
+        return {"n_members": self.n_members, "epochs": self.epochs, "hidden": self.hidden}
+
+    def _train_member(
+        self, smiles: list[str], y: np.ndarray, censor: np.ndarray | None, member: int
+    ) -> Any:
+        return train_mpnn(
+            smiles,
+            y,
+            censor,
+            classification=self.fitted_task == "classification",
+            hidden=self.hidden,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            seed=self.seed + int(member),
+        )
+
+
 @MODELS.register("chemprop")
-class ChempropModel(CVEnsembleModel):
+class ChempropModel(MPNNEnsembleSettings, CVEnsembleModel):
     """Cross-validated ensemble of Chemprop MPNNs with conformal / Platt calibration."""
 
     name = "chemprop"
@@ -45,20 +75,13 @@ class ChempropModel(CVEnsembleModel):
         **_: Any,
     ) -> None:
         super().__init__(task=task, alpha=alpha, seed=seed, domain_threshold=domain_threshold)
-        if n_members < 2:
-            raise ValueError("chemprop needs n_members >= 2 (members are cross-validation folds)")
-        self.n_members = n_members
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.hidden = hidden
+        self._init_mpnn(n_members, epochs, batch_size, hidden)
 
     def params(self) -> dict[str, Any]:
         return {
             **super().params(),
             "task": self.fitted_task or self.task,
-            "n_members": self.n_members,
-            "epochs": self.epochs,
-            "hidden": self.hidden,
+            **self._mpnn_params(),
             "alpha": self.alpha,
         }
 
@@ -72,7 +95,7 @@ class ChempropModel(CVEnsembleModel):
         self.members = []
         for k in np.unique(folds):
             train, held = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
-            member = self._fit_member(
+            member = self._train_member(
                 [smiles[i] for i in train], y[train], None if censor is None else censor[train], k
             )
             self.members.append(member)
@@ -82,18 +105,6 @@ class ChempropModel(CVEnsembleModel):
             respected = ((censor > 0) & (oof > y)) | ((censor < 0) & (oof < y))
             target = np.where(respected, oof, y)
         self._calibrate(y, target, oof, folds, smiles)
-
-    def _fit_member(self, smiles: list[str], y: np.ndarray, censor: np.ndarray | None, member: int):
-        return train_mpnn(
-            smiles,
-            y,
-            censor,
-            classification=self.fitted_task == "classification",
-            hidden=self.hidden,
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            seed=self.seed + int(member),
-        )
 
     # -- prediction ---------------------------------------------------------------------------
     def _member_predict(self, member: Any, smiles: Sequence[str]) -> np.ndarray:

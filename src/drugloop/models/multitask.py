@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from drugloop.models.base import ModelCard, Prediction, library_versions, load_model, save_model
-from drugloop.models.chemprop_model import mpnn_outputs, parses, train_mpnn
+from drugloop.models.chemprop_model import MPNNEnsembleSettings, mpnn_outputs, parses
 from drugloop.models.cv_ensemble import (
     calibrated_mean_std,
     conformal_quantile,
@@ -36,7 +36,7 @@ from drugloop.models.cv_ensemble import (
 MIN_LABELS = 5  # per endpoint: fewer cannot fit a head, let alone calibrate it
 
 
-class MultiTaskChempropModel:
+class MultiTaskChempropModel(MPNNEnsembleSettings):
     """Cross-validated ensemble of multi-task Chemprop MPNNs; ``predict`` gives one
     :class:`~drugloop.models.base.Prediction` per endpoint."""
 
@@ -53,13 +53,8 @@ class MultiTaskChempropModel:
         seed: int = 0,
         domain_threshold: float = 0.35,
     ) -> None:
-        if n_members < 2:
-            raise ValueError("n_members must be >= 2 (members are cross-validation folds)")
+        self._init_mpnn(n_members, epochs, batch_size, hidden)
         self.task = task
-        self.n_members = n_members
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.hidden = hidden
         self.alpha = alpha
         self.seed = seed
         self.domain_threshold = domain_threshold
@@ -76,9 +71,7 @@ class MultiTaskChempropModel:
         return {
             "task": self.fitted_task or self.task,
             "tasks": self.tasks,
-            "n_members": self.n_members,
-            "epochs": self.epochs,
-            "hidden": self.hidden,
+            **self._mpnn_params(),
             "alpha": self.alpha,
             "domain_threshold": self.domain_threshold,
         }
@@ -114,15 +107,8 @@ class MultiTaskChempropModel:
         self.members = []
         for k in np.unique(folds):
             train, held = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
-            member = train_mpnn(
-                [smiles[i] for i in train],
-                Y[train],
-                None if censor is None else censor[train],
-                classification=self.fitted_task == "classification",
-                hidden=self.hidden,
-                epochs=self.epochs,
-                batch_size=self.batch_size,
-                seed=self.seed + int(k),
+            member = self._train_member(
+                [smiles[i] for i in train], Y[train], None if censor is None else censor[train], k
             )
             self.members.append(member)
             oof[held] = mpnn_outputs(member, [smiles[i] for i in held])

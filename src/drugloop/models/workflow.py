@@ -65,34 +65,8 @@ def read_training_table(
     path: str | Path, smiles_col: str, target_col: str, min_rows: int = 10
 ) -> TrainingTable:
     """Valid rows for training; each skipped row is named by its file line and reason."""
-    from rdkit import Chem
-
-    frame = _read(path)
-    smiles_in = _column(frame, smiles_col, path, "SMILES")
-    targets = _column(frame, target_col, path, "target")
-    smiles, ys, censor, skipped = [], [], [], []
-    for i, (smi, raw) in enumerate(zip(smiles_in, targets, strict=True)):
-        line = i + 2  # header is line 1
-        if not str(raw).strip():
-            skipped.append(f"line {line}: empty target")
-            continue
-        try:
-            value, c = parse_target(raw)
-        except ValueError:
-            skipped.append(f"line {line}: target {raw!r} is not a number")
-            continue
-        if not np.isfinite(value):
-            skipped.append(f"line {line}: target {raw!r} is not finite")
-            continue
-        if not smi or Chem.MolFromSmiles(smi) is None:
-            skipped.append(f"line {line}: invalid SMILES {smi!r}")
-            continue
-        smiles.append(smi)
-        ys.append(value)
-        censor.append(c)
-    if len(smiles) < min_rows:
-        raise ValueError(f"{path}: only {len(smiles)} usable rows; need at least {min_rows}")
-    return TrainingTable(smiles, np.asarray(ys), np.asarray(censor, dtype=np.int8), skipped)
+    table = read_multitask_table(path, smiles_col, [target_col], min_rows)
+    return TrainingTable(table.smiles, table.Y[:, 0], table.censor[:, 0], table.skipped)
 
 
 @dataclass
@@ -112,45 +86,47 @@ def read_multitask_table(
     A row with an invalid SMILES or an unreadable value is skipped whole and named by its line,
     so a typo in one column never trains the others on a misread compound.
     """
-    from rdkit import Chem
-
     frame = _read(path)
     smiles_in = _column(frame, smiles_col, path, "SMILES")
     columns = [_column(frame, c, path, "target") for c in target_cols]
     smiles, rows, censors, skipped = [], [], [], []
     for i, smi in enumerate(smiles_in):
-        line = i + 2  # header is line 1
-        cells = [str(col.iloc[i]).strip() for col in columns]
-        if not any(cells):
-            skipped.append(f"line {line}: no target value")
-            continue
         try:
-            parsed = [parse_target(c) if c else (np.nan, 0) for c in cells]
-        except ValueError:
-            bad = next(c for c in cells if c and not _parses(c))
-            skipped.append(f"line {line}: target {bad!r} is not a number")
-            continue
-        if any(np.isinf(v) for v, _ in parsed):
-            skipped.append(f"line {line}: a target is not finite")
-            continue
-        if not smi or Chem.MolFromSmiles(smi) is None:
-            skipped.append(f"line {line}: invalid SMILES {smi!r}")
+            values = _parse_row(smi, [str(col.iloc[i]).strip() for col in columns])
+        except ValueError as exc:
+            skipped.append(f"line {i + 2}: {exc}")  # header is line 1
             continue
         smiles.append(smi)
-        rows.append([v for v, _ in parsed])
-        censors.append([c for _, c in parsed])
+        rows.append([v for v, _ in values])
+        censors.append([c for _, c in values])
     if len(smiles) < min_rows:
         raise ValueError(f"{path}: only {len(smiles)} usable rows; need at least {min_rows}")
-    Y = np.asarray(rows, dtype=np.float64)
-    return MultiTaskTable(smiles, Y, np.asarray(censors, dtype=np.int8), list(target_cols), skipped)
+    Y = np.asarray(rows, dtype=np.float64).reshape(len(smiles), len(target_cols))
+    censor = np.asarray(censors, dtype=np.int8).reshape(Y.shape)
+    return MultiTaskTable(smiles, Y, censor, list(target_cols), skipped)
 
 
-def _parses(text: str) -> bool:
-    try:
-        parse_target(text)
-    except ValueError:
-        return False
-    return True
+def _parse_row(smi: str, cells: list[str]) -> list[tuple[float, int]]:
+    """(value, censor) per target cell (NaN for an empty one); ValueError says what is wrong."""
+    from rdkit import Chem
+
+    if not any(cells):
+        raise ValueError("empty target")
+    values = []
+    for cell in cells:
+        if not cell:
+            values.append((np.nan, 0))
+            continue
+        try:
+            value, c = parse_target(cell)
+        except ValueError:
+            raise ValueError(f"target {cell!r} is not a number") from None
+        if not np.isfinite(value):
+            raise ValueError(f"target {cell!r} is not finite")
+        values.append((value, c))
+    if not smi or Chem.MolFromSmiles(smi) is None:
+        raise ValueError(f"invalid SMILES {smi!r}")
+    return values
 
 
 def train_multitask_from_table(
