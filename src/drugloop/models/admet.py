@@ -230,6 +230,7 @@ def export_panel(
             "iterations": [iterations(m) for m in model.members],
             "platt": list(model.platt),
             "conformal_q": model.conformal_q,
+            "conformal_scale": getattr(model, "conformal_scale", None),
             "log_scale": model.log_scale,
             "train_index": idx,
         }
@@ -499,7 +500,8 @@ class AdmetPanel:
                 mean = apply_platt(preds, tuple(spec["platt"])).mean(axis=0)
                 unc = np.sqrt(mean * (1 - mean))
             else:
-                half = spec["conformal_q"] * difficulty(sims[:, j])
+                scale = spec.get("conformal_scale")  # absent in panels of format 1
+                half = spec["conformal_q"] * difficulty(sims[:, j], tuple(scale) if scale else None)
                 mean, unc = conformal_mean_std(preds.mean(axis=0), half, spec["log_scale"], ALPHA)
             columns[e.column] = np.where(valid, mean, np.nan)
             columns[f"{e.column}_uncertainty"] = np.where(valid, unc, np.nan)

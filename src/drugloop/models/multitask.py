@@ -26,7 +26,7 @@ from drugloop.models.base import ModelCard, Prediction, library_versions, load_m
 from drugloop.models.chemprop_model import MPNNEnsembleSettings, mpnn_outputs, parses
 from drugloop.models.cv_ensemble import (
     calibrated_mean_std,
-    conformal_quantile,
+    conformal_calibration,
     cv_folds,
     detect_task,
     first_invalid,
@@ -64,6 +64,7 @@ class MultiTaskChempropModel(MPNNEnsembleSettings):
         self.oof: np.ndarray | None = None
         self.platts: list[tuple[float, float]] = []
         self.conformal_qs: list[float] = []
+        self.conformal_scales: list = []
         self._task_fps: list[list] = []
         self.card: ModelCard | None = None
 
@@ -114,7 +115,7 @@ class MultiTaskChempropModel(MPNNEnsembleSettings):
             oof[held] = mpnn_outputs(member, [smiles[i] for i in held])
         self.oof = oof
         fps = bit_vectors(smiles)
-        self.platts, self.conformal_qs, self._task_fps = [], [], []
+        self.platts, self.conformal_qs, self.conformal_scales, self._task_fps = [], [], [], []
         for j in range(len(self.tasks)):
             rows = np.flatnonzero(np.isfinite(Y[:, j]))
             self._task_fps.append([fps[i] for i in rows])
@@ -126,7 +127,9 @@ class MultiTaskChempropModel(MPNNEnsembleSettings):
                     c = censor[rows, j]
                     y = np.where(((c > 0) & (pred > y)) | ((c < 0) & (pred < y)), pred, y)
                 sub = [smiles[i] for i in rows]
-                self.conformal_qs.append(conformal_quantile(y, pred, folds[rows], sub, self.alpha))
+                q, scale = conformal_calibration(y, pred, folds[rows], sub, self.alpha)
+                self.conformal_qs.append(q)
+                self.conformal_scales.append(scale)
         self.card = ModelCard(
             model=self.name,
             params=self.params(),
@@ -199,6 +202,7 @@ class MultiTaskChempropModel(MPNNEnsembleSettings):
                 conformal_q=1.0 if classification else self.conformal_qs[j],
                 log_scale=None,
                 alpha=self.alpha,
+                scale=None if classification else self.conformal_scales[j],
             )
             out[name] = Prediction(
                 mean=mean,
