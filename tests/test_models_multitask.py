@@ -4,6 +4,8 @@ the masking, per-endpoint calibration and domain are the point, not accuracy."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -131,10 +133,18 @@ def test_cli_trains_predicts_and_evaluates_a_multitask_model(opioid, tmp_path):
         return result
 
     model_dir = str(tmp_path / "mt")
+    db = str(tmp_path / "p.db")
     trained = run("model", "train", str(tmp_path / "train.csv"), "--target-col", "kappa",
-                  "--target-col", "delta", "--out", model_dir)  # fmt: skip
+                  "--target-col", "delta", "--out", model_dir, "--project", db)  # fmt: skip
     assert "2 rows skipped" in trained.output and "line 3: invalid SMILES" in trained.output
     assert "line 4: target 'n/a' is not a number" in trained.output
+    from drugloop.data.store import ProjectStore
+
+    with ProjectStore(db) as store:  # one registry entry per endpoint, OOF for every compound
+        registered = store.predictions_frame()
+    assert registered.groupby("model_name").size().tolist() == [58, 58]
+    card = json.loads((tmp_path / "mt" / "model_card.json").read_text())
+    assert len(card["training_data_sha256"]) == 64 and card["params"]["tasks"] == ["kappa", "delta"]
     run("model", "train", str(tmp_path / "train.csv"), "--target-col", "kappa", "--target-col",
         "delta", "--model", "gbm", "--out", model_dir, code=2)  # fmt: skip
     pd.DataFrame({"smiles": [test.index[0], "xx", test.index[1]]}).to_csv(
@@ -149,8 +159,6 @@ def test_cli_trains_predicts_and_evaluates_a_multitask_model(opioid, tmp_path):
     labelled.to_csv(tmp_path / "test.csv", index=False)
     run("model", "evaluate", model_dir, str(tmp_path / "test.csv"), "--target-col", "kappa",
         "--target-col", "delta", "--out", str(tmp_path / "m.json"))  # fmt: skip
-    import json
-
     metrics = json.loads((tmp_path / "m.json").read_text())
     assert metrics["kappa"]["n"] == 40 and metrics["delta"]["n"] == 40
     assert np.isfinite(metrics["delta"]["rmse"])

@@ -38,7 +38,7 @@ def train(
     if task not in ("auto", "regression", "classification"):
         raise ValueError(f"--task must be regression, classification or auto, not {task!r}")
     if len(target_col) > 1:
-        _train_multitask(data, smiles_col, target_col, task, out, model, seed)
+        _train_multitask(data, smiles_col, target_col, task, out, model, seed, project)
         return
     target_col, model = target_col[0], model or "gbm"
     with console.status(f"training {model} on {plain(data)}"):
@@ -77,6 +77,7 @@ def _train_multitask(
     out: Path,
     model: str | None,
     seed: int,
+    project: str | None,
 ) -> None:
     from drugloop.models.workflow import train_multitask_from_table
 
@@ -97,6 +98,19 @@ def _train_multitask(
     for line in table.skipped[:10]:
         console.print(f"  skipped {plain(line)}")
     console.print(f"model saved to {plain(out)}")
+    if project and fitted.card is not None:
+        from drugloop.data.store import ProjectStore
+
+        # one registry entry per endpoint: model:<dir>:<endpoint>, its OOF predictions
+        version = fitted.card.training_data_sha256[:12]
+        with ProjectStore(project) as store:
+            n = sum(
+                store.add_predictions(
+                    f"model:{out.resolve()}:{name}", version, table.smiles, fitted.oof[:, j]
+                )
+                for j, name in enumerate(fitted.tasks)
+            )
+        console.print(f"registered in {plain(project)} ({n} cross-validated predictions)")
 
 
 @model_app.command("predict")

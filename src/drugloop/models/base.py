@@ -113,7 +113,7 @@ class Model(ABC):
             model=self.name,
             params=self.params(),
             n_train=len(smiles),
-            training_data_sha256=_hash_training_data(smiles, y),
+            training_data_sha256=hash_training_data(smiles, y),
             versions=library_versions(),
         )
         return self
@@ -212,10 +212,12 @@ def library_versions() -> dict[str, str]:
     }
 
 
-def _hash_training_data(smiles: Sequence[str], y: np.ndarray) -> str:
+def hash_training_data(smiles: Sequence[str], y: np.ndarray) -> str:
+    """SHA-256 of the (SMILES, target) rows; a row of several targets for multi-task data."""
     import hashlib
 
     digest = hashlib.sha256()
     for smi, value in zip(smiles, y, strict=True):
-        digest.update(f"{smi}\t{value:.6g}\n".encode())
+        text = ",".join(f"{v:.6g}" for v in value) if np.ndim(value) else f"{value:.6g}"
+        digest.update(f"{smi}\t{text}\n".encode())
     return digest.hexdigest()

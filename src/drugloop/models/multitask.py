@@ -22,7 +22,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from drugloop.models.base import ModelCard, Prediction, library_versions, load_model, save_model
+from drugloop.models.base import (
+    ModelCard,
+    Prediction,
+    hash_training_data,
+    library_versions,
+    load_model,
+    save_model,
+)
 from drugloop.models.chemprop_model import MPNNEnsembleSettings, mpnn_outputs, parses
 from drugloop.models.cv_ensemble import (
     calibrated_mean_std,
@@ -134,6 +141,7 @@ class MultiTaskChempropModel(MPNNEnsembleSettings):
             model=self.name,
             params=self.params(),
             n_train=len(smiles),
+            training_data_sha256=hash_training_data(smiles, Y),
             versions=library_versions(),
             metrics={f"labels_{t}": float(np.isfinite(Y[:, j]).sum()) for t, j in self._index()},
         )
