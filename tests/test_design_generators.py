@@ -37,6 +37,7 @@ def test_registry_names() -> None:
     for name in (
         "graph_ga",
         "brics",
+        "recap",
         "scaffold_decoration",
         "mmp_analogs",
         "reinvent",
@@ -112,3 +113,21 @@ def test_portfolio_routes_and_scores_cards() -> None:
     assert sum(c["scored"] for c in cards.values()) == 90
     shares = portfolio.shares()
     assert sum(shares.values()) == pytest.approx(1.0) and min(shares.values()) >= 0.1 - 1e-9
+
+
+def test_recap_recombines_fragments_at_reaction_bonds() -> None:
+    from drugloop.design.fragments import RECAPRecombination
+
+    gen = RECAPRecombination(DRUGS, seed=0)
+    # RECAP cuts the amide of paracetamol: its acetyl and 4-aminophenol halves are fragments
+    assert {"*C(C)=O", "*Nc1ccc(O)cc1"} <= set(gen.fragment_weight)
+    out = gen.ask(25)
+    assert len(out) >= 15 and _valid(out) and len(set(out)) == len(out)
+    # joins RECAP's reactions cannot make: N–N, N–O, O–O single bonds and 1,2-dicarbonyls
+    forbidden = [Chem.MolFromSmarts("[#7,#8]-[#7,#8]"), Chem.MolFromSmarts("O=C-C=O")]
+    inputs = [Chem.MolFromSmiles(d) for d in DRUGS]
+    assert not any(m.HasSubstructMatch(f) for m in inputs for f in forbidden)
+    products = [Chem.MolFromSmiles(s) for s in out]
+    assert not any(m.HasSubstructMatch(f) for m in products for f in forbidden)
+    gen.tell(out, np.linspace(0, 1, len(out)))
+    assert set(gen.ask(10)).isdisjoint(out)

@@ -1,8 +1,13 @@
-"""Fragment-based generators: BRICS recombination and R-group decoration of a user scaffold.
+"""Fragment-based generators: BRICS/RECAP recombination and R-group decoration of a scaffold.
 
 * ``brics`` cuts known molecules (the user's actives, then the best molecules told) at BRICS
   bonds (Degen et al. 2008: bonds a chemist could make) and joins fragments at compatible
   BRICS attachment types, favouring fragments that came from high scorers.
+* ``recap`` cuts at RECAP bonds (Lewell et al. 1998: the eleven bond types of common
+  reactions — amide, ester, amine, urea, ether, sulfonamide…) and rejoins fragments at their
+  open valences, never forming N–N, N–O, O–O or S–heteroatom bonds, nor joining two acyl ends
+  (joins RECAP's reactions cannot make). RECAP cuts fewer bonds than BRICS, so it keeps larger, more
+  drug-like building blocks.
 * ``scaffold_decoration`` keeps a user scaffold with attachment points ``[*:1]``, ``[*:2]``…
   and fills each point with an R-group from a medicinal-chemistry list (plus R-groups cut from
   the user's molecules); R-groups that scored well at a position are chosen more often.
@@ -16,7 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from rdkit import Chem, RDLogger
-from rdkit.Chem import BRICS
+from rdkit.Chem import BRICS, Recap
 
 from drugloop.design.base import GENERATORS, Generator
 
@@ -114,6 +119,102 @@ class BRICSRecombination(Generator):
         top = best[0][1] if best else 1.0
         for text, score in best:
             self._add_fragments(text, score / top if top > 0 else 1.0)
+
+
+_HETERO = {7, 8, 16}
+
+
+@GENERATORS.register("recap")
+class RECAPRecombination(BRICSRecombination):
+    """Recombines RECAP fragments of good molecules (fragment weights follow their scores)."""
+
+    name = "recap"
+
+    def _add_fragments(self, smiles: str, weight: float) -> None:
+        mol = Chem.MolFromSmiles(smiles)
+        if mol is None or smiles in self._fragmented:
+            return
+        self._fragmented.add(smiles)
+        for fragment in Recap.RecapDecompose(mol).GetLeaves():
+            if "*" in fragment:
+                old = self.fragment_weight.get(fragment, 0.0)
+                self.fragment_weight[fragment] = max(old, weight)
+
+    def _pick(self) -> Chem.Mol | None:
+        fragments = list(self.fragment_weight)
+        weights = [self.fragment_weight[f] + 0.05 for f in fragments]
+        return Chem.MolFromSmiles(self._rng.choices(fragments, weights=weights)[0])
+
+    def _build(self) -> str | None:
+        """A core fragment whose open valences are filled by other fragments (up to
+        ``max_fragments`` in all); open valences left over are capped with hydrogen."""
+        product = self._pick()
+        for _ in range(self.max_fragments - 1):
+            if product is None:
+                return None
+            dummies = [a for a in product.GetAtoms() if a.GetAtomicNum() == 0]
+            if not dummies:
+                break
+            product = _join(product, self._rng.choice(dummies).GetIdx(), self._pick(), self._rng)
+        product = _cap(product) if product is not None else None
+        if product is None or not (
+            self.min_heavy_atoms <= product.GetNumHeavyAtoms() <= self.max_heavy_atoms
+        ):
+            return None
+        text = _canonical(product)
+        return text if text and text not in self._seen else None
+
+
+def _join(
+    core: Chem.Mol, dummy: int, other: Chem.Mol | None, rng: random.Random
+) -> Chem.Mol | None:
+    """Bond the atoms behind ``core``'s dummy and one of ``other``'s, dropping both dummies."""
+    if other is None:
+        return None
+    candidates = [a.GetIdx() for a in other.GetAtoms() if a.GetAtomicNum() == 0]
+    if not candidates:
+        return None
+    theirs = rng.choice(candidates)
+    left = core.GetAtomWithIdx(dummy).GetNeighbors()[0]
+    right = other.GetAtomWithIdx(theirs).GetNeighbors()[0]
+    if left.GetAtomicNum() in _HETERO and right.GetAtomicNum() in _HETERO:
+        return None  # N–N, N–O, O–O, S–X: not a bond RECAP's reactions make
+    if _acyl(left) and _acyl(right):
+        return None  # two acyl ends (1,2-dicarbonyl): each wanted an N or O partner
+    combined = Chem.RWMol(Chem.CombineMols(core, other))
+    offset = core.GetNumAtoms()
+    combined.AddBond(left.GetIdx(), right.GetIdx() + offset, Chem.BondType.SINGLE)
+    for idx in sorted((dummy, theirs + offset), reverse=True):
+        combined.RemoveAtom(idx)
+    try:
+        mol = combined.GetMol()
+        Chem.SanitizeMol(mol)
+    except Exception:  # valence or aromaticity problems: not a molecule
+        return None
+    return mol
+
+
+def _acyl(atom: Chem.Atom) -> bool:
+    """A carbonyl or sulfonyl atom: RECAP cut it from an amide, ester, urea or sulfonamide."""
+    return atom.GetAtomicNum() in (6, 16) and any(
+        b.GetBondType() == Chem.BondType.DOUBLE and b.GetOtherAtom(atom).GetAtomicNum() == 8
+        for b in atom.GetBonds()
+    )
+
+
+def _cap(mol: Chem.Mol) -> Chem.Mol | None:
+    """Replace open valences (dummy atoms) with hydrogen."""
+    editable = Chem.RWMol(mol)
+    for atom in sorted((a.GetIdx() for a in mol.GetAtoms() if a.GetAtomicNum() == 0), reverse=True):
+        editable.RemoveAtom(atom)
+    try:
+        out = editable.GetMol()
+        for atom in out.GetAtoms():
+            atom.SetNoImplicit(False)
+        Chem.SanitizeMol(out)
+    except Exception:
+        return None
+    return out
 
 
 # Common medicinal-chemistry substituents; ``*`` marks the attachment atom.

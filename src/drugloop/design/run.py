@@ -60,7 +60,7 @@ class GeneratorConfig(BaseModel):
             if not initial:
                 raise RunConfigError("graph_ga needs 'initial' molecules (or use the portfolio)")
             params["initial_population"] = initial
-        if self.type == "brics" and "molecules" not in params:
+        if self.type in ("brics", "recap") and "molecules" not in params:
             params["molecules"] = initial
         if self.type == "mmp_analogs" and "leads" not in params:
             params["leads"] = initial
