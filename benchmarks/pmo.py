@@ -260,6 +260,8 @@ def report() -> dict:
         "sum_auc_top10_covered_tasks": float(sum(v["auc_top10_mean"] for v in per_task.values())),
         "per_task": per_task,
         "incomplete_parts": _incomplete(parts[0]["budget"] if parts else 10000),
+        "sum_per_complete_seed": _sums_per_complete_seed(parts),
+        "scorecard_over_parts": _pooled_scorecard(parts),
         "scorecards": {f"{p['task']}_seed{p['seed']}": p["scorecard"] for p in parts},
         "anchors_20_task_sum": ANCHORS,
         "configuration": (
@@ -276,6 +278,40 @@ def report() -> dict:
     (RESULTS / "pmo.md").write_text(_markdown(summary))
     print(_markdown(summary))
     return summary
+
+
+def _sums_per_complete_seed(parts: list[dict]) -> dict[str, float]:
+    """20-task sum for every seed that has all 20 tasks (one seed's sum, not a 5-seed mean)."""
+    by_seed: dict[int, dict[str, float]] = {}
+    for p in parts:
+        by_seed.setdefault(p["seed"], {})[p["task"]] = p["auc_top10"]
+    return {
+        str(seed): float(sum(aucs.values()))
+        for seed, aucs in sorted(by_seed.items())
+        if set(aucs) == set(TASKS)
+    }
+
+
+def _pooled_scorecard(parts: list[dict]) -> list[dict]:
+    """Each generator over all parts: its share of the oracle calls and of each part's top-100."""
+    rows: dict[str, dict[str, list[float]]] = {}
+    for p in parts:
+        total = sum(c["scored"] for c in p["scorecard"]) or 1
+        for c in p["scorecard"]:
+            row = rows.setdefault(c["generator"], {"calls": [], "top": [], "validity": []})
+            row["calls"].append(c["scored"] / total)
+            row["top"].append(c["top_k_share"])
+            row["validity"].append(c["validity"])
+    return [
+        {
+            "generator": name,
+            "parts": len(r["calls"]),
+            "share_of_oracle_calls": float(np.mean(r["calls"])),
+            "share_of_top100": float(np.mean(r["top"])),
+            "validity": float(np.mean(r["validity"])),
+        }
+        for name, r in rows.items()
+    ]
 
 
 def _markdown(summary: dict) -> str:
@@ -305,6 +341,23 @@ def _markdown(summary: dict) -> str:
         "|---|---|",
     ]
     lines += [f"| {name} | {value:.2f} |" for name, value in ANCHORS.items()]
+    if summary["sum_per_complete_seed"]:
+        lines += ["", "20-task sum of each seed that has all 20 tasks (single-seed sums):", ""]
+        lines += ["| seed | 20-task sum |", "|---|---|"]
+        lines += [f"| {k} | {v:.3f} |" for k, v in summary["sum_per_complete_seed"].items()]
+    if summary["scorecard_over_parts"]:
+        lines += [
+            "",
+            "Generator scorecard over all parts (means; the bandit sets the call share):",
+            "",
+            "| generator | parts | share of oracle calls | share of top-100 | validity |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {c['generator']} | {c['parts']} | {c['share_of_oracle_calls']:.2f} | "
+            f"{c['share_of_top100']:.2f} | {c['validity']:.2f} |"
+            for c in summary["scorecard_over_parts"]
+        ]
     if summary["incomplete_parts"]:
         lines += [
             "",
