@@ -38,9 +38,11 @@ def test_chemprop_regression_has_conformal_intervals_and_domain(regressor, pim1,
     assert np.allclose(hi - lo, 2 * 1.6449 * pred.std[:-1], rtol=1e-3)
     coverage = np.mean((y >= lo) & (y <= hi))
     assert 0.75 <= coverage <= 1.0  # 90% target; 120 test molecules leave sampling slack
-    # farther from the training set = wider interval
+    # farther from the training set: never a narrower interval (wider when the out-of-fold
+    # errors grew with distance; the fitted normalizer may find they did not)
     order = np.argsort(pred.similarity[:-1])
-    assert pred.std[order[0]] > pred.std[order[-1]]
+    assert (np.diff(pred.std[:-1][order]) <= 1e-12).all()
+    assert regressor.conformal_scale is not None and regressor.conformal_scale[1] >= 0
     # every training molecule has an out-of-fold prediction (the calibration set)
     assert np.isfinite(regressor.oof).all() and len(regressor.members) == 3
     regressor.save(tmp_path / "cp")
