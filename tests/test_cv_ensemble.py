@@ -59,3 +59,24 @@ def test_fitted_normalizer_keeps_coverage_level_where_the_fixed_one_does_not():
     fitted = _tercile_coverage("fitted", rng)
     assert fixed[2] < 0.85  # most similar third: the fixed normalizer's intervals are too narrow
     assert all(0.87 <= c <= 0.93 for c in fitted)
+
+
+def test_models_saved_before_the_fitted_normalizer_keep_their_intervals(bundled_data, tmp_path):
+    """A pickled model without ``conformal_scale`` (saved by an earlier version) loads and
+    still uses the fixed ``1 - s + 0.1`` normalizer its quantile was computed with."""
+    import pandas as pd
+
+    from drugloop.models import Model, create_model
+
+    df = pd.read_csv(bundled_data / "moleculeace" / "CHEMBL2147_Ki.csv.gz").head(200)
+    y = df["y [pEC50/pKi]"].to_numpy()
+    model = create_model("gbm", n_jobs=1).fit(df.smiles[:150].tolist(), y[:150])
+    assert model.conformal_scale is not None
+    del model.conformal_scale  # what an older pickle looks like
+    model.save(tmp_path / "old")
+    old = Model.load(tmp_path / "old")
+    smiles = df.smiles[150:].tolist()
+    pred = old.predict(smiles)
+    lo, hi = old.interval(smiles)
+    expected_half = old.conformal_q * ((1 - pred.similarity) + 0.1)
+    assert np.allclose((hi - lo) / 2, expected_half)
