@@ -118,6 +118,12 @@ class Model(ABC):
         )
         return self
 
+    def _predict_given_similarity(
+        self, smiles: Sequence[str], similarity: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and std; models whose uncertainty uses the similarity override this."""
+        return self._predict_mean_std(smiles)
+
     def _similarity(self, smiles: Sequence[str]) -> np.ndarray:
         """Max Tanimoto (Morgan r=2 bits) of each molecule to the training set."""
         from drugloop.chem.features import bit_vectors, max_tanimoto
@@ -128,8 +134,8 @@ class Model(ABC):
         if self._train_fps is None:
             raise NotFittedError(f"{self.name} model is not fitted")
         smiles = list(smiles)
-        mean, std = self._predict_mean_std(smiles)
         similarity = self._similarity(smiles)
+        mean, std = self._predict_given_similarity(smiles, similarity)
         return Prediction(
             mean=mean, std=std, in_domain=similarity >= self.domain_threshold, similarity=similarity
         )

@@ -127,7 +127,12 @@ class ChempropModel(MPNNEnsembleSettings, CVEnsembleModel):
         return self.member_predictions(smiles).mean(axis=0)
 
     def _predict_mean_std(self, smiles: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        return self.calibrated_mean_std(self.member_predictions(smiles), self._similarity(smiles))
+        return self._predict_given_similarity(smiles, self._similarity(smiles))
+
+    def _predict_given_similarity(
+        self, smiles: Sequence[str], similarity: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return self.calibrated_mean_std(self.member_predictions(smiles), similarity)
 
 
 # -- the D-MPNN itself, shared with the multi-task model -------------------------------------------

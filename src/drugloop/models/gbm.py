@@ -181,8 +181,13 @@ class GBMModel(CVEnsembleModel):
         return np.where(valid, self.member_predictions(X).mean(axis=0), np.nan)
 
     def _predict_mean_std(self, smiles: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        return self._predict_given_similarity(smiles, self._similarity(smiles))
+
+    def _predict_given_similarity(
+        self, smiles: Sequence[str], similarity: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         X, valid = self.feature_set.transform(smiles)
-        mean, std = self.predict_features(X, self._similarity(smiles))
+        mean, std = self.predict_features(X, similarity)
         mean[~valid] = np.nan
         std[~valid] = np.nan
         return mean, std

@@ -90,9 +90,10 @@ def read_multitask_table(
     smiles_in = _column(frame, smiles_col, path, "SMILES")
     columns = [_column(frame, c, path, "target") for c in target_cols]
     smiles, rows, censors, skipped = [], [], [], []
-    for i, smi in enumerate(smiles_in):
+    rows_of_cells = zip(*([str(v).strip() for v in col] for col in columns), strict=True)
+    for i, (smi, cells) in enumerate(zip(smiles_in, rows_of_cells, strict=True)):
         try:
-            values = _parse_row(smi, [str(col.iloc[i]).strip() for col in columns])
+            values = _parse_row(smi, list(cells))
         except ValueError as exc:
             skipped.append(f"line {i + 2}: {exc}")  # header is line 1
             continue
