@@ -86,6 +86,54 @@ def test_parse_target_rejects_words():
         parse_target("about ten")
 
 
+def test_outcome_words_train_a_classifier_but_not_a_potency_column(tmp_path, pim1):
+    """Active/Inactive columns become 1/0; in a pKi column "inactive" is a named bad row."""
+    from drugloop.models.workflow import read_training_table
+
+    train, test = pim1
+    words = np.where(train.pki > train.pki.median(), "Active", "inactive").astype(object)
+    words[5] = "n.d."  # not measured: skipped as an empty target
+    frame = pd.DataFrame({"smiles": train.smiles, "outcome": words})
+    frame.to_csv(tmp_path / "words.csv", index=False)
+    table = read_training_table(tmp_path / "words.csv", "smiles", "outcome")
+    expected = (train.pki > train.pki.median()).astype(float).to_numpy()
+    assert np.array_equal(table.y, np.delete(expected, 5))
+    assert table.skipped == ["line 7: empty target"]
+
+    potency = train[["smiles", "pki"]].astype(str).head(40)
+    potency.loc[potency.index[2], "pki"] = "inactive"
+    potency.to_csv(tmp_path / "potency.csv", index=False)
+    table = read_training_table(tmp_path / "potency.csv", "smiles", "pki")
+    assert len(table.y) == 39 and "line 4: target value 'inactive' is not a number" in (
+        table.skipped[0]
+    )
+
+    runner = CliRunner()
+    from drugloop.cli.main import app
+
+    res = runner.invoke(app, ["model", "train", str(tmp_path / "words.csv"), "--smiles-col",
+                              "smiles", "--target-col", "outcome", "--out", str(tmp_path / "m")])
+    assert res.exit_code == 0, res.output
+    labels = np.where(test.pki > train.pki.median(), "active", "inactive")
+    pd.DataFrame({"smiles": test.smiles, "outcome": labels}).to_csv(tmp_path / "t.csv", index=False)
+    res = runner.invoke(app, ["model", "evaluate", str(tmp_path / "m"), str(tmp_path / "t.csv"),
+                              "--smiles-col", "smiles", "--target-col", "outcome",
+                              "--out", str(tmp_path / "metrics.json")])
+    assert res.exit_code == 0, res.output
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["task"] == "classification" and metrics["auroc"] > 0.75
+
+
+def test_no_usable_rows_says_why(tmp_path):
+    from drugloop.models.workflow import read_training_table
+
+    pd.DataFrame({"smiles": ["CCO", "c1ccccc1"], "y": ["10 uM", "7,5"]}).to_csv(
+        tmp_path / "bad.csv", index=False
+    )
+    with pytest.raises(ValueError, match=r"line 2: .*'10 uM'.*line 3: .*decimal separator"):
+        read_training_table(tmp_path / "bad.csv", "smiles", "y")
+
+
 def test_cli_train_predict_evaluate_keep_rows(tmp_path, pim1):
     from drugloop.cli.main import app
 

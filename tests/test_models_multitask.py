@@ -123,7 +123,8 @@ def test_cli_trains_predicts_and_evaluates_a_multitask_model(opioid, tmp_path):
     table.loc[table["delta"].isna(), "delta"] = ""
     table.loc[0, "kappa"] = ">9"
     table.loc[1, "smiles"] = "C1CC"  # unclosed ring
-    table.loc[2, "delta"] = "n/a"
+    table.loc[2, "delta"] = "7,2"  # comma decimal: refused, not guessed
+    table.loc[5, "delta"] = "n.d."  # not measured, as an empty cell
     table.to_csv(tmp_path / "train.csv", index=False)
     runner = CliRunner()
 
@@ -137,7 +138,7 @@ def test_cli_trains_predicts_and_evaluates_a_multitask_model(opioid, tmp_path):
     trained = run("model", "train", str(tmp_path / "train.csv"), "--target-col", "kappa",
                   "--target-col", "delta", "--out", model_dir, "--project", db)  # fmt: skip
     assert "2 rows skipped" in trained.output and "line 3: invalid SMILES" in trained.output
-    assert "line 4: target 'n/a' is not a number" in trained.output
+    assert "line 4: target value '7,2' has a comma" in trained.output
     from drugloop.data.store import ProjectStore
 
     with ProjectStore(db) as store:  # one registry entry per endpoint, OOF for every compound

@@ -203,6 +203,25 @@ def parse_qualified_value(text: str | float) -> tuple[Qualifier, float]:
     return parse_qualifier(match.group(1)), value
 
 
+# Words a results file uses for a yes/no outcome (PubChem "Active"/"Inactive", True/False, ...).
+BINARY_LABELS: dict[str, int] = {
+    **dict.fromkeys(("1", "1.0", "true", "yes", "y", "active", "positive", "pos"), 1),
+    **dict.fromkeys(("0", "0.0", "false", "no", "n", "inactive", "negative", "neg"), 0),
+}
+# Cells that mean "not measured" rather than a value.
+MISSING_VALUES = frozenset(("", "na", "n/a", "nan", "none", "null", "nd", "n.d.", "not tested"))
+
+
+def parse_binary_label(text: str) -> int | None:
+    """1/0 for an outcome word or digit (case-insensitive); None if ``text`` is not one."""
+    return BINARY_LABELS.get(text.strip().lower())
+
+
+def is_missing_value(text: str) -> bool:
+    """True for an empty cell or a "not measured" marker such as NA or n.d."""
+    return text.strip().lower() in MISSING_VALUES
+
+
 @dataclass
 class AssayReadResult:
     """Accepted measurements (one row per accepted input row) and the rejected rows."""

@@ -8,30 +8,49 @@ which become bounds for models that support them.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from drugloop.data.assays import (
+    Qualifier,
+    is_missing_value,
+    parse_binary_label,
+    parse_qualified_value,
+)
 from drugloop.models.base import Model, create_model
 from drugloop.models.chemprop_model import parses
 from drugloop.models.multitask import MultiTaskChempropModel
 
-_CENSORED = re.compile(r"^\s*(<=|>=|<|>|≤|≥)\s*([-+0-9.eE]+)\s*$")
+_CENSOR_OF = {Qualifier.GT: 1, Qualifier.LT: -1}
 
 
 def parse_target(text: object) -> tuple[float, int]:
-    """'7.2' → (7.2, 0); '>10' → (10, +1) (true value at least 10); '<5' → (5, -1)."""
-    if isinstance(text, int | float | np.number):
+    """'7.2' → (7.2, 0); '>10' → (10, +1) (true value at least 10); '<5' → (5, -1).
+
+    The same reading as assay import (:func:`drugloop.data.assays.parse_qualified_value`), so
+    ``>=``, ``<<``, ``~`` and ChEMBL's quoting mean the same everywhere.
+    """
+    if isinstance(text, int | float | np.number) and not isinstance(text, bool):
         return float(text), 0
-    s = str(text).strip()
-    match = _CENSORED.match(s)
-    if match:
-        op, value = match.groups()
-        return float(value), (1 if op in (">", ">=", "≥") else -1)
-    return float(s), 0
+    qualifier, value = parse_qualified_value(str(text))
+    return value, _CENSOR_OF.get(qualifier, 0)
+
+
+def _label_column(cells: list[str]) -> list[str]:
+    """A column of outcome words (active/inactive, true/false, yes/no) as '1'/'0' cells.
+
+    Only a column made entirely of such words is mapped: in a potency column "inactive" means
+    "weaker than tested", not 0, so there it stays a word and its row is skipped by name.
+    """
+    present = [c for c in cells if not is_missing_value(c)]
+    if not present or any(parse_binary_label(c) is None for c in present):
+        return cells
+    if all(c.strip() in ("0", "1", "0.0", "1.0") for c in present):
+        return cells
+    return ["" if is_missing_value(c) else str(parse_binary_label(c)) for c in cells]
 
 
 def _read(path: str | Path) -> pd.DataFrame:
@@ -90,7 +109,8 @@ def read_multitask_table(
     smiles_in = _column(frame, smiles_col, path, "SMILES")
     columns = [_column(frame, c, path, "target") for c in target_cols]
     smiles, rows, censors, skipped = [], [], [], []
-    rows_of_cells = zip(*([str(v).strip() for v in col] for col in columns), strict=True)
+    cells_by_column = [_label_column([str(v).strip() for v in col]) for col in columns]
+    rows_of_cells = zip(*cells_by_column, strict=True)
     for i, (smi, cells) in enumerate(zip(smiles_in, rows_of_cells, strict=True)):
         try:
             values = _parse_row(smi, list(cells))
@@ -101,7 +121,9 @@ def read_multitask_table(
         rows.append([v for v, _ in values])
         censors.append([c for _, c in values])
     if len(smiles) < min_rows:
-        raise ValueError(f"{path}: only {len(smiles)} usable rows; need at least {min_rows}")
+        shown = "; ".join(skipped[:3]) + ("; ..." if len(skipped) > 3 else "")
+        why = f" (skipped {len(skipped)}: {shown})" if skipped else ""
+        raise ValueError(f"{path}: only {len(smiles)} usable rows; need at least {min_rows}{why}")
     Y = np.asarray(rows, dtype=np.float64).reshape(len(smiles), len(target_cols))
     censor = np.asarray(censors, dtype=np.int8).reshape(Y.shape)
     return MultiTaskTable(smiles, Y, censor, list(target_cols), skipped)
@@ -111,17 +133,17 @@ def _parse_row(smi: str, cells: list[str]) -> list[tuple[float, int]]:
     """(value, censor) per target cell (NaN for an empty one); ValueError says what is wrong."""
     from rdkit import Chem
 
-    if not any(cells):
+    if all(is_missing_value(cell) for cell in cells):
         raise ValueError("empty target")
     values = []
     for cell in cells:
-        if not cell:
+        if is_missing_value(cell):
             values.append((np.nan, 0))
             continue
         try:
             value, c = parse_target(cell)
-        except ValueError:
-            raise ValueError(f"target {cell!r} is not a number") from None
+        except ValueError as exc:
+            raise ValueError(f"target {exc}") from None
         if not np.isfinite(value):
             raise ValueError(f"target {cell!r} is not finite")
         values.append((value, c))
