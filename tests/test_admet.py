@@ -58,9 +58,10 @@ def test_every_output_column_is_documented(panel):
 def test_admet_cli(tmp_path):
     from drugloop.cli.main import app
 
-    pd.DataFrame({"mol": [DRUGS["caffeine"], "C1CC", DRUGS["aspirin"]]}).to_csv(
-        tmp_path / "in.csv", index=False
-    )
+    # a blank line is an empty SMILES: it keeps its row so output lines match input lines;
+    # blank lines after the last record are not rows
+    lines = ["mol", DRUGS["caffeine"], "C1CC", "", DRUGS["aspirin"], "", ""]
+    (tmp_path / "in.csv").write_text("\n".join(lines))
     runner = CliRunner()
     res = runner.invoke(
         app,
@@ -76,7 +77,8 @@ def test_admet_cli(tmp_path):
     )
     assert res.exit_code == 0, res.output
     out = pd.read_csv(tmp_path / "out.csv")
-    assert len(out) == 3 and out.herg.isna().tolist() == [False, True, False]
+    assert out.herg.isna().tolist() == [False, True, True, False]
+    assert out.error.fillna("").tolist()[1:3] == ["invalid SMILES 'C1CC'", "empty SMILES"]
     res = runner.invoke(
         app,
         [

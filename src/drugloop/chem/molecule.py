@@ -47,6 +47,13 @@ def parse_smiles(smiles: object) -> Chem.Mol:
     return mol
 
 
+def invalid_smiles_message(smiles: object) -> str:
+    """The error cell of an output row whose SMILES did not parse (one wording everywhere)."""
+    if not isinstance(smiles, str) or not smiles.strip():
+        return "empty SMILES"
+    return f"invalid SMILES {smiles!r}"
+
+
 def canonical_smiles(mol: Chem.Mol) -> str:
     return Chem.MolToSmiles(mol)
 

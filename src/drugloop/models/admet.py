@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from drugloop.chem.molecule import invalid_smiles_message
 from drugloop.models.cv_ensemble import apply_platt, conformal_mean_std, difficulty
 from drugloop.models.features import FeatureSet
 
@@ -486,7 +487,7 @@ class AdmetPanel:
         raw = {name: np.concatenate([p[2][name] for p in parts], axis=1) for name in self.specs}
         out = pd.DataFrame({"smiles": smiles})
         out["error"] = [
-            "" if v else f"invalid SMILES {s!r}" for s, v in zip(smiles, valid, strict=True)
+            "" if v else invalid_smiles_message(s) for s, v in zip(smiles, valid, strict=True)
         ]
         out["nearest_train_similarity"] = np.where(valid, sims.max(axis=1), np.nan)
         in_domain = pd.array(sims.max(axis=1) >= domain_threshold, dtype="boolean")

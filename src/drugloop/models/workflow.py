@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from drugloop.chem.molecule import invalid_smiles_message
 from drugloop.data.assays import (
     Qualifier,
     is_missing_value,
@@ -59,9 +60,13 @@ def _read(path: str | Path) -> pd.DataFrame:
         raise FileNotFoundError(f"{path}: no such file")
     sep = "\t" if path.suffix in (".tsv", ".tab") or path.name.endswith(".tsv.gz") else ","
     try:
-        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
+        # blank lines stay rows (an empty SMILES gets an error row), so outputs line up with
+        # the input's lines; only blank lines after the last record are dropped
+        frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, skip_blank_lines=False)
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: cannot read as a table ({exc})") from None
+    filled = np.flatnonzero((frame != "").any(axis=1).to_numpy())
+    return frame.iloc[: filled[-1] + 1 if len(filled) else 0]
 
 
 def _column(frame: pd.DataFrame, name: str, path: str | Path, what: str) -> pd.Series:
@@ -148,7 +153,7 @@ def _parse_row(smi: str, cells: list[str]) -> list[tuple[float, int]]:
             raise ValueError(f"target {cell!r} is not finite")
         values.append((value, c))
     if not smi or Chem.MolFromSmiles(smi) is None:
-        raise ValueError(f"invalid SMILES {smi!r}")
+        raise ValueError(invalid_smiles_message(smi))
     return values
 
 
@@ -208,7 +213,7 @@ def predict_table(model: Model, path: str | Path, smiles_col: str) -> pd.DataFra
     frame = _read(path)
     smiles = _column(frame, smiles_col, path, "SMILES").tolist()
     errors = [
-        "" if smi and Chem.MolFromSmiles(smi) is not None else f"invalid SMILES {smi!r}"
+        "" if smi and Chem.MolFromSmiles(smi) is not None else invalid_smiles_message(smi)
         for smi in smiles
     ]
     ok = [i for i, e in enumerate(errors) if not e]
@@ -239,7 +244,7 @@ def predict_multitask_table(
     smiles = _column(frame, smiles_col, path, "SMILES").tolist()
     out = model.predict_frame(smiles)
     valid = parses(smiles)
-    errors = [f"invalid SMILES {smi!r}" for smi in smiles]
+    errors = [invalid_smiles_message(smi) for smi in smiles]
     out.insert(1, "error", np.where(valid, "", errors))
     for name in model.tasks:
         domain = pd.array(out[f"{name}_in_domain"], dtype="boolean")
