@@ -47,8 +47,28 @@ warnings.filterwarnings("ignore")
 def run_one(name: str, seed: int, save_model: bool = True) -> dict:
     task, metric_name = ENDPOINTS[name]
     train_val, test = load_endpoint(name)
+    return fit_and_score(name, task, metric_name, train_val, test, seed, save_model)
+
+
+def fit_and_score(
+    name: str,
+    task: str,
+    metric_name: str,
+    train_val: pd.DataFrame,
+    test: pd.DataFrame,
+    seed: int,
+    save_model: bool = True,
+    X: np.ndarray | None = None,
+    extra_metrics: tuple[str, ...] = (),
+) -> dict:
+    """The one recipe: fit ``gbm`` on train_val (columns Drug, Y), score the test set.
+
+    ``X``: precomputed feature rows for train_val then test (else computed and cached);
+    ``extra_metrics``: also reported on the test set, as ``test_<metric>``.
+    """
     smiles = train_val.Drug.tolist() + test.Drug.tolist()
-    X = cached_features(name, smiles, FEATURE_SETS[FEATURES])
+    if X is None:
+        X = cached_features(name, smiles, FEATURE_SETS[FEATURES])
     n_tv = len(train_val)
     X_tv, X_te = X[:n_tv], X[n_tv:]
     y_tv, y_te = train_val.Y.to_numpy(float), test.Y.to_numpy(float)
@@ -83,6 +103,8 @@ def run_one(name: str, seed: int, save_model: bool = True) -> dict:
         "best_iteration": int(model.members[0].best_iteration_ or 0),
         "fit_seconds": round(time.time() - start, 1),
     }
+    for extra in extra_metrics:
+        result[f"test_{extra}"] = metric(extra, y_te, mean)
     if task == "regression":
         lo, hi = model.interval_features(X_te, sim)
         err = np.abs(y_te - mean)
@@ -231,6 +253,10 @@ def export(seed: int = 1) -> None:
             raise SystemExit(f"{path} missing: run the benchmark for seed {seed} first")
         models[name] = joblib.load(path)
         train_smiles[name] = load_endpoint(name)[0].Drug.tolist()
+    from tox21 import panel_members  # Tox21 and ClinTox: benchmarks/tox21.py
+
+    for name, (model, smiles) in panel_members(seed).items():
+        models[name], train_smiles[name] = model, smiles
     out = export_panel(models, train_smiles)
     print(f"panel written to {out}")
 

@@ -172,6 +172,36 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "DILI", "dili", "classification", "P(DILI)", "probability of drug-induced liver injury"
     ),
+    *(
+        Endpoint(
+            f"Tox21_{assay}",
+            "tox21_" + assay.lower().replace("-", "_"),
+            "classification",
+            "P(active)",
+            f"probability of activity in the Tox21 {target} assay",
+        )
+        for assay, target in (
+            ("NR-AR", "androgen receptor (full length)"),
+            ("NR-AR-LBD", "androgen receptor ligand-binding domain"),
+            ("NR-AhR", "aryl hydrocarbon receptor"),
+            ("NR-Aromatase", "aromatase inhibition"),
+            ("NR-ER", "estrogen receptor alpha (full length)"),
+            ("NR-ER-LBD", "estrogen receptor ligand-binding domain"),
+            ("NR-PPAR-gamma", "PPAR-gamma"),
+            ("SR-ARE", "antioxidant response element (oxidative stress)"),
+            ("SR-ATAD5", "ATAD5 (genotoxicity)"),
+            ("SR-HSE", "heat shock response"),
+            ("SR-MMP", "mitochondrial membrane potential disruption"),
+            ("SR-p53", "p53 (DNA damage response)"),
+        )
+    ),
+    Endpoint(
+        "ClinTox",
+        "clintox",
+        "classification",
+        "P(toxic in trials)",
+        "probability of failing clinical trials for toxicity (ClinTox CT_TOX)",
+    ),
 )
 BY_NAME = {e.name: e for e in ENDPOINTS}
 ALPHA = 0.1
@@ -404,7 +434,7 @@ def default_jobs() -> int:
 
 
 class AdmetPanel:
-    """All 22 endpoints; ``predict(smiles)`` returns one row per input, never dropping one.
+    """All endpoints (22 TDC, 12 Tox21, ClinTox); ``predict(smiles)`` gives one row per input.
 
     ``n_jobs`` worker processes (forked; default: all available CPUs) featurize chunks of
     ``chunk_size`` molecules and find their nearest training neighbours; LightGBM then predicts
