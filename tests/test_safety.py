@@ -127,6 +127,25 @@ def test_objective_rewarding_toxicity_is_refused() -> None:
         check_objective(_objective({"type": "activity", "model": "LD50_Zhu"}))
 
 
+def test_admet_panel_toxicity_columns_may_only_be_penalized() -> None:
+    """Every toxicity column the ADMET panel ships (hERG, Ames, LD50, DILI, 12 Tox21 assays,
+    ClinTox) is refused as a reward through the admet component, and accepted as a penalty."""
+    from drugloop.models.admet import ENDPOINTS
+
+    toxic = [e.column for e in ENDPOINTS if e.column in ("herg", "ames", "ld50", "dili")]
+    toxic += [e.column for e in ENDPOINTS if e.column.startswith("tox21_") or e.column == "clintox"]
+    assert len(toxic) == 17
+    for column in toxic:
+        rewarding = {"type": "admet", "endpoint": column, "transform": {"type": "identity"}}
+        with pytest.raises(UnsafeObjectiveError):
+            check_objective(_objective(rewarding))
+        penalty = {"type": "reverse_sigmoid", "low": 0.2, "high": 0.8}
+        if column == "ld50":
+            penalty = {"type": "reverse_sigmoid", "low": 1.0, "high": 4.0}
+        check_objective(_objective({**rewarding, "transform": penalty}))
+    check_objective(_objective({"type": "admet", "endpoint": "solubility"}))  # not a toxicity
+
+
 def test_endpoint_names_match_words_not_substrings() -> None:
     from drugloop.design.safety import _names_toxicity
 

@@ -185,7 +185,14 @@ def test_sa_score_separates_easy_from_hard():
         n
         for n in SCORING_COMPONENTS.names()
         if n
-        not in ("activity", "substructure", "tanimoto_similarity", "external_process", "docking")
+        not in (
+            "activity",
+            "substructure",
+            "tanimoto_similarity",
+            "external_process",
+            "docking",
+            "admet",  # needs an endpoint: covered below
+        )
     ],
 )
 def test_invalid_smiles_give_nan(name):
@@ -456,3 +463,44 @@ def test_default_objective(pki_model, activity_data):
         waiting.score([CELECOXIB])
     waiting.attach_models({"activity": pki_model})
     np.testing.assert_allclose(waiting.score([potent]).total, result.total[:1])
+
+
+def test_admet_component_reads_the_shipped_panel(monkeypatch):
+    """Each admet component reads its column of one panel pass per batch; NaN where invalid."""
+    from drugloop.models.admet import AdmetPanel
+    from drugloop.scoring import admet
+
+    expected = AdmetPanel(n_jobs=1).predict([ASPIRIN, CAFFEINE])
+    objective = build_scoring_function(
+        {
+            "components": [
+                {"type": "admet", "name": "soluble", "endpoint": "solubility"},
+                {
+                    "type": "admet",
+                    "name": "no_herg",
+                    "endpoint": "herg",
+                    "transform": {"type": "reverse_sigmoid", "low": 0.3, "high": 0.7},
+                },
+            ]
+        }
+    )
+    calls = []
+    predict = AdmetPanel.predict
+
+    def counted(self, smiles):
+        calls.append(list(smiles))
+        return predict(self, smiles)
+
+    monkeypatch.setattr(AdmetPanel, "predict", counted)
+    monkeypatch.setattr(admet, "_LAST", None)
+    frame = objective([ASPIRIN, INVALID, CAFFEINE]).components
+    assert calls == [[ASPIRIN, CAFFEINE]]  # one pass for both components, valid SMILES only
+    np.testing.assert_allclose(frame.soluble_raw[[0, 2]], expected.solubility, rtol=1e-12)
+    np.testing.assert_allclose(frame.no_herg_raw[[0, 2]], expected.herg, rtol=1e-12)
+    assert np.isnan(frame.soluble_raw[1]) and np.isnan(frame.no_herg_raw[1])
+    assert (frame.no_herg_uncertainty[[0, 2]] > 0).all()
+
+
+def test_admet_component_names_unknown_endpoints():
+    with pytest.raises(ScoringConfigError, match="unknown ADMET endpoint 'solubilty'.*solubility"):
+        create_component("admet", endpoint="solubilty")

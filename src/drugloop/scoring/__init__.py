@@ -1,5 +1,6 @@
 """Multi-parameter objectives: components → desirability transforms → weighted aggregate."""
 
+from drugloop.scoring.admet import AdmetEndpoint
 from drugloop.scoring.components import (
     SCORING_COMPONENTS,
     ActivityComponent,
@@ -38,6 +39,7 @@ from drugloop.scoring.transforms import (
 )
 
 __all__ = [
+    "AdmetEndpoint",
     "SCORING_COMPONENTS",
     "TRANSFORMS",
     "ActivityComponent",
