@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -110,3 +111,32 @@ def test_finetune_lowers_nll_on_actives(tmp_path, bundled_data) -> None:
     assert stats["molecules"] >= 20
     assert stats["nll_after"] < stats["nll_before"]
     assert LanguageModel.load(tmp_path / "ft.pt").sample(4)
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@needs_prior
+@pytest.mark.parametrize("name", ["denovo_qsar", "lead_optimization", "external_oracle"])
+def test_example_configs_run(tmp_path, name) -> None:
+    """Each shipped example runs as written (paths, models, objective), on a small budget."""
+    config = RunConfig.from_toml(EXAMPLES / f"{name}.toml").model_copy(
+        update={"budget": 20, "batch_size": 10, "output_dir": str(tmp_path / "out")}
+    )
+    outputs = run_design(config)
+    scored = outputs.result.molecules
+    assert outputs.result.n_oracle_calls == 20 and scored["smiles"].is_unique
+    assert scored["score"].notna().all() and (scored["score"] > 0).any()
+    assert (tmp_path / "out" / "report.html").exists()
+
+
+def test_docking_example_config_builds() -> None:
+    """The docking example is too slow to run here (tests/test_scoring_docking.py docks for
+    real); its config, receptor name and objective must still load and pass the safety check."""
+    from drugloop.design.safety import check_objective
+    from drugloop.scoring import build_scoring_function
+
+    config = RunConfig.from_toml(EXAMPLES / "design_docking.toml")
+    objective = build_scoring_function(config.scoring)
+    check_objective(objective)
+    assert "docking" in {type(c.component).__name__.lower() for c in objective.components}

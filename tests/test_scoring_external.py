@@ -46,10 +46,11 @@ def test_external_process_in_a_toml_objective(tmp_path) -> None:
     script = tmp_path / "oracle.py"
     script.write_text(ORACLE)
     config = tmp_path / "objective.toml"
-    config.write_text(
+    config.write_text(  # "{python}": drugloop's own interpreter, found without PATH
         "[[components]]\n"
         'type = "external_process"\n'
-        f"command = [{sys.executable!r}, {str(script)!r}]\n"
+        f'command = ["{{python}}", {str(script)!r}]\n'
+        'env = { PATH = "/nonexistent" }\n'
         'transform = { type = "sigmoid", low = 5, high = 20 }\n'
     )
     result = build_scoring_function(config).score(["CCO", "CCCCCCCCCCCCCCCCCCCC"])
@@ -61,6 +62,22 @@ def test_external_process_dying_is_a_clear_error() -> None:
     component = ExternalProcess(command=[sys.executable, "-c", crash], timeout=30)
     with pytest.raises(ExternalProcessError, match="boom: no licence|stopped after"):
         component(["CCO", "CCN"])
+
+
+def test_design_run_with_a_broken_oracle_exits_with_one_clear_line(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from drugloop.cli.main import app
+
+    (tmp_path / "run.toml").write_text(
+        'budget = 10\nbatch_size = 5\noutput_dir = "out"\ninitial = ["CCOc1ccccc1"]\n'
+        '[[generators]]\ntype = "mmp_analogs"\n[[scoring.components]]\n'
+        'type = "external_process"\ncommand = ["{python}", "-c", "import nosuchmodule"]\n'
+    )
+    result = CliRunner().invoke(app, ["design", "run", str(tmp_path / "run.toml")])
+    assert result.exit_code == 2
+    assert "error:" in result.output and "No module named 'nosuchmodule'" in result.output
+    assert "Traceback (most recent call last)" not in result.output.split("last stderr")[0]
 
 
 def test_external_process_timeout() -> None:

@@ -31,6 +31,13 @@ def user_errors(func: F) -> F:
         except (InputFileError, UnknownPluginError, FileNotFoundError, ValueError, KeyError) as exc:
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
             raise typer.Exit(code=2) from None
+        except RuntimeError as exc:
+            from drugloop.scoring.external import ExternalProcessError
+
+            if not isinstance(exc, ExternalProcessError):
+                raise
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}")  # the user's oracle
+            raise typer.Exit(code=2) from None
 
     return wrapper  # type: ignore[return-value]
 

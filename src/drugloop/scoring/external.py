@@ -15,6 +15,7 @@ import os
 import queue
 import shlex
 import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -23,6 +24,8 @@ from pydantic import Field, PrivateAttr, field_validator
 
 from drugloop.scoring.components import SCORING_COMPONENTS, MoleculeBatch, ScoringComponent
 from drugloop.scoring.errors import ScoringConfigError
+
+PYTHON = "{python}"  # placeholder argument: the interpreter running drugloop
 
 
 class ExternalProcessError(RuntimeError):
@@ -34,7 +37,9 @@ class ExternalProcess(ScoringComponent):
     """Line-protocol oracle: ``command`` reads SMILES lines and writes one float per line.
 
     Invalid SMILES are not sent (they get NaN without costing a call). ``cwd`` and ``env``
-    set where and with which extra environment variables the command runs.
+    set where and with which extra environment variables the command runs. A ``{python}``
+    argument stands for the interpreter running drugloop, so a Python oracle can use the same
+    environment (RDKit, your models) whether or not that environment is activated.
     """
 
     command: list[str] | str
@@ -58,9 +63,10 @@ class ExternalProcess(ScoringComponent):
 
     def _start(self) -> None:
         env = {**os.environ, **self.env}
+        argv = [sys.executable if arg == PYTHON else arg for arg in self.command]
         try:
             self._process = subprocess.Popen(  # noqa: S603 - the user's own command, by design
-                self.command,
+                argv,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
