@@ -71,6 +71,9 @@ def test_bad_run_config_names_file(tmp_path) -> None:
     path.write_text('budget = "many"\n[scoring]\n[[scoring.components]]\ntype = "qed"\n')
     with pytest.raises(RunConfigError, match="bad.toml: budget"):
         RunConfig.from_toml(path)
+    path.write_text('[[generators]]\ntype = "graph_gaa"\n[[scoring.components]]\ntype = "qed"\n')
+    with pytest.raises(RunConfigError, match="bad.toml: generators.0.type.*'graph_gaa'.*graph_ga"):
+        RunConfig.from_toml(path)  # at load time, before any molecule is generated
 
 
 @needs_prior

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from drugloop.design.base import GENERATORS, Generator
 from drugloop.design.loop import DesignProgress, DesignResult, optimize
@@ -52,6 +52,14 @@ class RunConfigError(ValueError):
 class GeneratorConfig(BaseModel):
     model_config = ConfigDict(extra="allow")
     type: str
+
+    @field_validator("type")
+    @classmethod
+    def registered(cls, value: str) -> str:
+        """An unknown generator fails when the file is read, not after the run has started."""
+        if value not in GENERATORS.names():
+            raise ValueError(f"unknown generator {value!r}; known: {', '.join(GENERATORS.names())}")
+        return value
 
     def build(self, seed: int, initial: list[str]) -> Generator:
         params = dict(self.model_extra or {})
