@@ -310,3 +310,36 @@ def test_decisions_persist_and_a_round_is_reported(tmp_path, pim1):
         [2, "veto_lifted"],
         [2, "added"],
     ]
+
+
+def test_admet_panel_secondary_needs_no_measurements(tmp_path, pim1):
+    """A hERG constraint from the shipped ADMET panel moves the batch to lower predicted hERG;
+    a constraint that would select for toxicity, or an unknown column, is refused."""
+    from pydantic import ValidationError
+
+    from drugloop.scoring.admet import panel_predictions
+
+    train, test, _ = pim1
+    assay, pool = tmp_path / "a.csv", tmp_path / "pool.csv"
+    pd.DataFrame({"smiles": train.smiles, "value": train["exp_mean [nM]"], "unit": "nM"}).to_csv(
+        assay, index=False
+    )
+    test[["smiles"]].to_csv(pool, index=False)
+    herg = {"admet": "herg", "worst": 0.7, "best": 0.2}
+    with ProjectStore(tmp_path / "p.db") as store:
+        store.import_assay_file(assay, default_assay="PIM1")
+        batches = {}
+        for name, secondary in (("plain", []), ("herg", [herg])):
+            config = CampaignConfig(
+                assay_id="PIM1", pool=str(pool), batch_size=8, secondary=secondary
+            )
+            batches[name] = Campaign.create(store, name, config).propose(tmp_path / name).orders
+    risk = {k: panel_predictions(b.smiles.tolist()).herg.mean() for k, b in batches.items()}
+    assert risk["herg"] < risk["plain"]
+    assert batches["herg"]["admet_herg_predicted"].between(0, 1).all()
+    with pytest.raises(ValidationError, match="toxicity endpoint"):
+        CampaignConfig(secondary=[{"admet": "herg", "worst": 0.2, "best": 0.7}])
+    with pytest.raises(ValidationError, match="unknown ADMET column 'hERG'"):
+        CampaignConfig(secondary=[{"admet": "hERG", "worst": 0.7, "best": 0.2}])
+    with pytest.raises(ValidationError, match="exactly one of assay_id or admet"):
+        CampaignConfig(secondary=[{"worst": 0.7, "best": 0.2}])

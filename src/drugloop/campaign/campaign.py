@@ -19,7 +19,7 @@ from rdkit import Chem
 
 from drugloop.campaign.acquisition import ACQUISITIONS, acquisition_scores
 from drugloop.campaign.batch import BATCH_STRATEGIES, pareto_rank, select_batch
-from drugloop.campaign.config import CampaignConfig
+from drugloop.campaign.config import CampaignConfig, SecondaryObjective
 from drugloop.campaign.lab import parse_results, plate_map, write_order
 from drugloop.chem.io import RecordError, read_molecules, rejects_path_for, write_rejects
 from drugloop.chem.molecule import InvalidMoleculeError, standardize_smiles
@@ -420,29 +420,35 @@ class Campaign:
         return score
 
     def _apply_secondary(self, candidates: pd.DataFrame) -> pd.DataFrame:
-        """Predict each secondary assay and multiply its desirability into the score."""
+        """Predict each secondary property and multiply its desirability into the score."""
         for objective in self.config.secondary:
-            measured = self.store.measurements_frame(objective.assay_id)
-            if measured.empty:
-                raise CampaignError(
-                    f"secondary objective {objective.assay_id!r} has no measurements"
-                )
-            table = aggregate_replicates(measured)
-            table = table[np.isfinite(table["pactivity"])]
-            if len(table) < MIN_TRAINING_COMPOUNDS:
-                raise CampaignError(
-                    f"secondary objective {objective.assay_id!r}: only {len(table)} compounds"
-                )
-            model = create_model(objective.model, seed=self.config.seed).fit(
-                table["smiles"].tolist(), table["pactivity"].to_numpy(dtype=float)
-            )
-            predicted = model.predict(candidates["smiles"].tolist()).mean
+            predicted = self._predict_secondary(objective, candidates["smiles"].tolist())
             span = objective.best - objective.worst
             desirability = np.clip((predicted - objective.worst) / span, 0.0, 1.0)
-            candidates[f"{objective.assay_id}_predicted"] = predicted
-            candidates[f"{objective.assay_id}_desirability"] = desirability
+            candidates[f"{objective.key}_predicted"] = predicted
+            candidates[f"{objective.key}_desirability"] = desirability
             candidates["acquisition_score"] = candidates["acquisition_score"] * desirability
         return candidates
+
+    def _predict_secondary(self, objective: SecondaryObjective, smiles: list[str]) -> np.ndarray:
+        """The shipped ADMET panel's column, or a model trained on the assay's measurements."""
+        if objective.admet is not None:
+            from drugloop.scoring.admet import panel_predictions
+
+            return panel_predictions(smiles)[objective.admet].to_numpy(dtype=float)
+        measured = self.store.measurements_frame(objective.assay_id)
+        if measured.empty:
+            raise CampaignError(f"secondary objective {objective.assay_id!r} has no measurements")
+        table = aggregate_replicates(measured)
+        table = table[np.isfinite(table["pactivity"])]
+        if len(table) < MIN_TRAINING_COMPOUNDS:
+            raise CampaignError(
+                f"secondary objective {objective.assay_id!r}: only {len(table)} compounds"
+            )
+        model = create_model(objective.model, seed=self.config.seed).fit(
+            table["smiles"].tolist(), table["pactivity"].to_numpy(dtype=float)
+        )
+        return model.predict(smiles).mean
 
     def _select(self, candidates: pd.DataFrame, n: int) -> np.ndarray:
         score = candidates["acquisition_score"].to_numpy(dtype=float)
@@ -454,7 +460,7 @@ class Campaign:
                     candidates["qed"].to_numpy(dtype=float),
                     -candidates["sa_score"].to_numpy(dtype=float),
                     *[
-                        candidates[f"{o.assay_id}_desirability"].to_numpy(dtype=float)
+                        candidates[f"{o.key}_desirability"].to_numpy(dtype=float)
                         for o in self.config.secondary
                     ],
                 ]

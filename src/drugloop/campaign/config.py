@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from drugloop.tomlio import read_toml
 
@@ -21,18 +21,46 @@ class GeneratorSettings(BaseModel):
 
 
 class SecondaryObjective(BaseModel):
-    """Another assay (ADMET, an off-target for selectivity) that a batch must also respect.
+    """Another property a batch must also respect: a measured assay or an ADMET panel column.
 
-    A model is trained on that assay's measurements; its prediction becomes a desirability
-    ramping from 0 at ``worst`` to 1 at ``best`` (pActivity or the assay's own scale) that
-    multiplies the score, and joins the Pareto objectives.
+    ``assay_id``: a model is trained on that assay's measurements (ADMET, an off-target for
+    selectivity). ``admet``: a column of the shipped ADMET panel (``drugloop admet columns``),
+    predicted with no measurements needed. Either way the prediction becomes a desirability
+    ramping from 0 at ``worst`` to 1 at ``best`` (in that property's units) that multiplies the
+    score, and joins the Pareto objectives.
     """
 
     model_config = ConfigDict(extra="forbid")
-    assay_id: str
+    assay_id: str | None = None
+    admet: str | None = None
     worst: float
     best: float
     model: str = "gp"
+
+    @model_validator(mode="after")
+    def one_source(self) -> SecondaryObjective:
+        if (self.assay_id is None) == (self.admet is None):
+            raise ValueError("a secondary objective needs exactly one of assay_id or admet")
+        if self.admet is not None:
+            from drugloop.design.safety import toxicity_term
+            from drugloop.models.admet import ENDPOINTS
+
+            columns = [e.column for e in ENDPOINTS]
+            if self.admet not in columns:
+                known = ", ".join(columns)
+                raise ValueError(f"unknown ADMET column {self.admet!r}; known: {known}")
+            term = toxicity_term(self.admet)
+            if term and self.best > self.worst:
+                raise ValueError(
+                    f"secondary objective refused: {self.admet!r} is a toxicity endpoint "
+                    f"({term!r}) and best > worst would select for it; set best below worst"
+                )
+        return self
+
+    @property
+    def key(self) -> str:
+        """Column prefix in proposals: the assay id, or ``admet_<column>``."""
+        return self.assay_id if self.assay_id is not None else f"admet_{self.admet}"
 
 
 class CampaignConfig(BaseModel):

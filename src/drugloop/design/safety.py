@@ -259,6 +259,11 @@ def _names_toxicity(texts: Iterable[str]) -> str | None:
     return None
 
 
+def toxicity_term(name: str) -> str | None:
+    """The toxicity endpoint a name refers to (e.g. 'tox21_sr_p53' → 'tox21'), else None."""
+    return _names_toxicity([name])
+
+
 _PROBE = np.concatenate(
     [np.linspace(0.0, 1.0, 21), np.linspace(-10, 10, 41), np.geomspace(10, 1e4, 20)]
 )
