@@ -343,3 +343,7 @@ def test_admet_panel_secondary_needs_no_measurements(tmp_path, pim1):
         CampaignConfig(secondary=[{"admet": "hERG", "worst": 0.7, "best": 0.2}])
     with pytest.raises(ValidationError, match="exactly one of assay_id or admet"):
         CampaignConfig(secondary=[{"worst": 0.7, "best": 0.2}])
+    toml = tmp_path / "c.toml"
+    toml.write_text('secondary = [{admet = "ames", worst = 0.1, best = 0.9}]\n')
+    with pytest.raises(ValueError, match=r"c.toml: secondary.0: .*'ames' is a toxicity"):
+        CampaignConfig.from_toml(toml)  # a TOML error names the file and the setting

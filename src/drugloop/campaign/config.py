@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from drugloop.tomlio import read_toml
 
@@ -92,4 +92,10 @@ class CampaignConfig(BaseModel):
 
     @classmethod
     def from_toml(cls, path: str | Path) -> CampaignConfig:
-        return cls.model_validate(read_toml(path))
+        """Read a campaign TOML; a bad value names the file and the setting."""
+        try:
+            return cls.model_validate(read_toml(path))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ValueError(f"{path}: {where}: {first['msg']}") from None
