@@ -1,4 +1,4 @@
-"""``drugloop admet predict/columns``: the shipped 22-endpoint ADMET panel, offline."""
+"""``drugloop admet predict/columns``: the shipped ADMET panel (35 endpoints), offline."""
 
 from __future__ import annotations
 
