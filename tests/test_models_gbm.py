@@ -188,3 +188,40 @@ def test_corrupted_and_incompatible_models_give_clear_errors(tmp_path, regressor
     (tmp_path / "c" / "model.joblib").write_bytes(b"not a model at all")
     with pytest.raises(ValueError, match="corrupted or incompatible"):
         Model.load(tmp_path / "c")
+
+
+@given(
+    st.lists(
+        st.sampled_from(["Active", "inactive", "TRUE", "false", "yes", "No", "", "NA", "n.d."]),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_outcome_word_columns_map_to_labels_and_missing(cells):
+    """Any mix of outcome words becomes 1/0 with missing markers kept empty, row for row."""
+    from drugloop.models.workflow import _label_column
+
+    mapped = _label_column(cells)
+    assert len(mapped) == len(cells)
+    if all(c.strip().lower() in ("", "na", "n.d.") for c in cells):
+        assert mapped == cells  # nothing measured: left for the row parser to report
+        return
+    for cell, out in zip(cells, mapped, strict=True):
+        low = cell.strip().lower()
+        expected = "1" if low in ("active", "true", "yes") else "0" if low else ""
+        assert out == ("" if low in ("", "na", "n.d.") else expected)
+
+
+@given(
+    st.lists(
+        st.floats(allow_nan=False, allow_infinity=False, width=32).filter(
+            lambda v: v not in (0.0, 1.0)  # a column of only 0/1 and words is a label column
+        ),
+        min_size=1,
+    )
+)
+def test_numeric_columns_pass_through_unchanged(values):
+    from drugloop.models.workflow import _label_column
+
+    cells = [repr(v) for v in values] + ["inactive"]  # a word in a numeric column stays a word
+    assert _label_column(cells) == cells
