@@ -1,14 +1,17 @@
 """TDC ADMET Benchmark Group (22 endpoints), official protocol, beside ADMET-AI and the leaderboard.
 
-Protocol: train on train_val (= TDC train + valid); for each seed 1–5 re-split train_val by
-scaffold into train/valid (87.5/12.5, as TDC's ``get_train_valid_split``) — for sets under
-2,000 molecules the seed instead deals scaffolds into 5 CV folds (a 5-member ensemble, each
-member early-stopped on its fold; fixed a priori, not tuned on test); fit the drugloop
-``gbm`` recipe (one recipe, fixed before any test set was looked at: LightGBM on Morgan +
-Avalon counts + ErG + fast 2D descriptors, early-stopped on the seed's valid split, which also
-calibrates: split-conformal intervals / Platt probabilities); score the fixed test set with
-the official metric. Each (endpoint, seed) is cached in ``results/tdc_admet/``; ``--merge``
-writes ``results/tdc_admet.{json,md}`` from whatever is cached (partial runs say so).
+Protocol: train on train_val (= TDC train + valid); for each seed 1–5 deal train_val's
+Bemis–Murcko scaffolds into 5 CV folds (the seed's re-split, as TDC re-splits train_val with
+seeds 1–5) and fit the drugloop ``gbm`` recipe as ``drugloop model train`` does: a 5-member
+scaffold-CV ensemble, each member early-stopped on its fold (LightGBM on Morgan + Avalon counts
++ ErG + fast 2D descriptors; one recipe for all endpoints, fixed before any test set was
+looked at); out-of-fold predictions calibrate (conformal intervals / Platt probabilities) and
+give the validation score; score the fixed test set with the official metric. Until
+2026-11-22, sets of 2,000+ compounds used one member early-stopped on a 12.5% scaffold split;
+``benchmarks/large_set_ensemble.py`` compared the two on validation splits only and the
+ensemble won, so it now applies to every size. Each (endpoint, seed) is cached in
+``results/tdc_admet/``; ``--merge`` writes ``results/tdc_admet.{json,md}`` from whatever is
+cached (partial runs say so).
 
     .venv/bin/python benchmarks/tdc_admet.py [--endpoints A B ...] [--seeds 1 2 3 4 5]
     .venv/bin/python benchmarks/tdc_admet.py --merge
@@ -29,7 +32,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from feature_cache import cached_features  # noqa: E402
-from tdc_data import ENDPOINTS, LOWER_IS_BETTER, load_endpoint, metric, scaffold_split, tdc_dir  # noqa: E402
+from tdc_data import ENDPOINTS, LOWER_IS_BETTER, load_endpoint, metric, tdc_dir  # noqa: E402
 
 from drugloop.models.cv_ensemble import assign_folds, scaffold_groups  # noqa: E402
 from drugloop.models.features import FEATURE_SETS  # noqa: E402
@@ -39,7 +42,6 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "results" / "tdc_admet"
 MODELS = HERE / ".cache" / "tdc_models"
 FEATURES = "default"
-CV_BELOW = 2000  # train_val size below which the seed's split is a 5-fold CV ensemble
 N_JOBS = 1  # one thread per process: two processes share the two cores without OpenMP spinning
 warnings.filterwarnings("ignore")
 
@@ -72,14 +74,10 @@ def fit_and_score(
     n_tv = len(train_val)
     X_tv, X_te = X[:n_tv], X[n_tv:]
     y_tv, y_te = train_val.Y.to_numpy(float), test.Y.to_numpy(float)
-    if n_tv < CV_BELOW:
-        # small sets: a seeded 5-fold scaffold CV ensemble (one 12.5% split is too noisy to
-        # early-stop and calibrate on); validation scores are then out-of-fold over train_val
-        folds = assign_folds(scaffold_groups(train_val.Drug.tolist()), 5, seed)
-        valid = np.ones(n_tv, dtype=bool)
-    else:
-        valid = scaffold_split(train_val.Drug.tolist(), seed)
-        folds = np.where(valid, 0, -1)
+    # a seeded 5-fold scaffold-CV ensemble at every size (benchmarks/large_set_ensemble.py);
+    # validation scores are out-of-fold over train_val
+    folds = assign_folds(scaffold_groups(train_val.Drug.tolist()), 5, seed)
+    valid = np.ones(n_tv, dtype=bool)
     start = time.time()
     model = GBMModel(task=task, features=FEATURES, seed=seed, n_jobs=N_JOBS)
     model.fit_features(X_tv, y_tv, train_val.Drug.tolist(), folds=folds)
