@@ -441,13 +441,17 @@ class AdmetPanel:
     """All endpoints (22 TDC, 12 Tox21, ClinTox); ``predict(smiles)`` gives one row per input.
 
     ``n_jobs`` worker processes (forked; default: all available CPUs) featurize chunks of
-    ``chunk_size`` molecules and find their nearest training neighbours; LightGBM then predicts
-    all rows at once from a sparse matrix (most count features are zero). Inputs smaller than two
-    chunks run in-process.
+    ``chunk_size`` molecules and find their nearest training neighbours; LightGBM predicts blocks
+    of ``tree_batch`` featurized rows from a sparse matrix (most count features are zero) while
+    the workers go on. Inputs smaller than two chunks run in-process.
     """
 
     def __init__(
-        self, directory: Path | None = None, n_jobs: int | None = None, chunk_size: int = 250
+        self,
+        directory: Path | None = None,
+        n_jobs: int | None = None,
+        chunk_size: int = 250,
+        tree_batch: int = 1000,
     ) -> None:
         import lightgbm as lgb
 
@@ -473,6 +477,7 @@ class AdmetPanel:
         }
         self.n_jobs = n_jobs or default_jobs()
         self.chunk_size = chunk_size
+        self.tree_batch = tree_batch
         indptr, bits = _train_fingerprints(directory)
         members = np.zeros((len(indptr) - 1, len(self.endpoints)), dtype=bool)
         for j, e in enumerate(self.endpoints):
@@ -514,11 +519,30 @@ class AdmetPanel:
             for name, boosters in self.boosters.items()
         }
 
+    def _batched_predictions(
+        self, smiles: list[str]
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]]:
+        """(validity, similarities, raw predictions) per block of ``tree_batch`` molecules.
+
+        Trees run here on blocks of finished chunks while the workers featurize the next ones;
+        blocks rather than single chunks because each LightGBM call has a fixed cost (175 calls
+        per block), which is 13% of the tree time at 250 rows and 2% at 1,000.
+        """
+        threads = 1 if self.n_jobs > 1 and len(smiles) > self.chunk_size else 0
+        pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        seen = 0
+        for part in self._chunks(smiles):
+            pending.append(part)
+            seen += len(part[1])
+            last = seen >= len(smiles)
+            if last or sum(len(p[1]) for p in pending) >= self.tree_batch:
+                X, valid, sims = (np.concatenate(block) for block in zip(*pending, strict=True))
+                pending = []
+                yield valid, sims, self._raw_predictions(X, 0 if last else threads)
+
     def predict(self, smiles: Sequence[str], domain_threshold: float = 0.35) -> pd.DataFrame:
         smiles = list(smiles)
-        # trees run here on each finished chunk while the workers featurize the next ones
-        threads = 1 if self.n_jobs > 1 and len(smiles) > self.chunk_size else 0
-        parts = [(v, s, self._raw_predictions(X, threads)) for X, v, s in self._chunks(smiles)]
+        parts = list(self._batched_predictions(smiles))
         valid = np.concatenate([p[0] for p in parts])
         sims = np.concatenate([p[1] for p in parts])
         raw = {name: np.concatenate([p[2][name] for p in parts], axis=1) for name in self.specs}
