@@ -413,6 +413,27 @@ def test_tsv_and_gzip_tables(tmp_path: Path) -> None:
     assert list(a["pactivity"]) == list(b["pactivity"])
 
 
+def test_semicolon_export_with_decimal_commas_reads_like_the_csv(tmp_path: Path) -> None:
+    """A spreadsheet export from a decimal-comma locale: ';' fields, '3,5' values, BOM."""
+    rows = [[CAFFEINE, "3.5", "uM"], [IMATINIB, "<1.25", "nM"]]
+    comma = write_table(tmp_path / "a.csv", ["smiles", "value", "unit"], rows)
+    semi = tmp_path / "b.csv"
+    semi.write_text(
+        "smiles;value;unit\n" + "".join(f"{s};{v.replace('.', ',')};{u}\n" for s, v, u in rows),
+        encoding="utf-8-sig",
+    )
+    a, b = read_assay_table(comma).measurements, read_assay_table(semi).measurements
+    assert list(b["smiles"]) == list(a["smiles"])
+    assert list(b["pactivity"]) == list(a["pactivity"]) and list(b["qualifier"]) == ["=", ">"]
+
+
+def test_decimal_commas_in_a_comma_file_are_refused_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text(f'smiles,value,unit\n{CAFFEINE},"3,5",uM\n')
+    result = read_assay_table(path)
+    assert result.measurements.empty and "decimal separator" in result.rejects[0].reason
+
+
 def test_all_rows_rejected_gives_an_empty_frame_with_the_columns(tmp_path: Path) -> None:
     path = write_table(tmp_path / "x.csv", ["smiles", "value", "unit"], [["xyz", "1", "nM"]])
     result = read_assay_table(path)

@@ -24,7 +24,14 @@ from drugloop.chem import (
     write_rejects,
 )
 from drugloop.chem.depict import grid_svg, to_png, to_svg
-from drugloop.chem.io import iter_molecule_batches, rejects_path_for
+from drugloop.chem.io import (
+    decimal_comma_to_point,
+    iter_molecule_batches,
+    iter_table_rows,
+    read_table,
+    rejects_path_for,
+    sniff_delimiter,
+)
 
 ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
 DRUGS = [
@@ -108,6 +115,55 @@ def test_read_wrong_column_and_empty_file(tmp_path):
     empty.write_text("")
     with pytest.raises(InputFileError, match="empty"):
         read_molecules(empty)
+
+
+_CELLS = st.one_of(
+    st.sampled_from(DRUGS),
+    st.floats(-1e6, 1e6, allow_nan=False).map(lambda x: f"{x:.4g}"),
+    st.text(alphabet="abcXYZ_- ()[]=#@+", max_size=12),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    delimiter=st.sampled_from([",", "\t", ";", "|"]),
+    suffix=st.sampled_from([".csv", ".txt", ".csv.gz"]),
+    n_cols=st.integers(2, 5),
+    rows=st.lists(st.lists(_CELLS, min_size=5, max_size=5), min_size=1, max_size=6),
+)
+def test_delimiter_is_sniffed_from_the_header(tmp_path, delimiter, suffix, n_cols, rows):
+    """Whatever the delimiter, every reader gets the same columns and cells back."""
+    header = [f"col{i}" for i in range(n_cols)]
+    rows = [r[:n_cols] for r in rows]
+    text = "\n".join(delimiter.join(r) for r in [header, *rows]) + "\n"
+    path = tmp_path / f"t{suffix}"
+    if suffix.endswith(".gz"):
+        with gzip.open(path, "wt") as fh:
+            fh.write(text)
+    else:
+        path.write_text(text)
+    assert sniff_delimiter(path) == delimiter
+    parsed = [[row[c] for c in header] for _, row in iter_table_rows(path)]
+    assert parsed == [[decimal_comma_to_point(c) for c in r] for r in rows]
+    frame = read_table(path, dtype=str, keep_default_na=False)
+    assert list(frame.columns) == header and frame.to_numpy().tolist() == parsed
+
+
+def test_decimal_commas_are_read_only_in_semicolon_files(tmp_path):
+    assert [decimal_comma_to_point(c) for c in ["5,3", " >10,25 ", "1,2,3", "CC(C)O", "5.3"]] == [
+        "5.3", " >10.25 ", "1,2,3", "CC(C)O", "5.3"
+    ]
+    semi, comma = tmp_path / "a.csv", tmp_path / "b.csv"
+    semi.write_text("smiles;pic50;note\nCCO;5,3;a,b\n")
+    comma.write_text('smiles,pic50\nCCO,"5,3"\n')
+    assert read_table(semi).pic50.tolist() == [5.3]
+    assert read_table(semi, dtype=str).to_numpy().tolist() == [["CCO", "5.3", "a,b"]]
+    assert read_table(comma, dtype=str).pic50.tolist() == ["5,3"]  # left to the value parser
+    one_column = tmp_path / "c.csv"
+    one_column.write_text("smiles\nCCO\n")
+    assert sniff_delimiter(one_column) == "," and read_table(one_column).smiles.tolist() == ["CCO"]
 
 
 def test_read_smi_and_sdf(tmp_path):

@@ -107,6 +107,16 @@ def test_outcome_words_train_a_classifier_but_not_a_potency_column(tmp_path, pim
     assert len(table.y) == 39 and "line 4: target value 'inactive' is not a number" in (
         table.skipped[0]
     )
+    # the same table as a decimal-comma spreadsheet export (';' fields, '7,25', '>8,5')
+    potency.loc[potency.index[0], "pki"] = ">8.5"
+    potency.to_csv(tmp_path / "p.csv", index=False)
+    comma = read_training_table(tmp_path / "p.csv", "smiles", "pki")
+    semi = potency.apply(lambda col: col.str.replace(".", ",", regex=False))
+    semi["smiles"] = potency.smiles
+    semi.to_csv(tmp_path / "p_semi.csv", sep=";", index=False)
+    table = read_training_table(tmp_path / "p_semi.csv", "smiles", "pki")
+    assert np.array_equal(table.y, comma.y) and np.array_equal(table.censor, comma.censor)
+    assert table.censor[0] == 1 and table.skipped == comma.skipped
 
     runner = CliRunner()
     from drugloop.cli.main import app

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from drugloop.campaign.acquisition import acquisition_scores
-from drugloop.chem.io import InputFileError, open_text
+from drugloop.chem.io import InputFileError, open_text, sniff_delimiter
 
 CHUNK = 50_000
 
@@ -64,7 +64,7 @@ def iter_smiles_chunks(
             if chunk:
                 yield chunk
         return
-    sep = "\t" if name.endswith(".tsv") else ","
+    sep = sniff_delimiter(path)
     with open_text(path) as handle:
         reader = pd.read_csv(handle, sep=sep, chunksize=chunk_size, dtype=str)
         for frame in reader:

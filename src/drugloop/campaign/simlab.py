@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from drugloop.chem.io import InputFileError
+from drugloop.chem.io import InputFileError, read_table
 from drugloop.chem.molecule import try_canonical
 
 
@@ -36,7 +36,7 @@ class SimulatedLab:
 
     def receive(self, order_csv: str | Path) -> int:
         """Accept an order file (reg_id, smiles columns); returns how many compounds it holds."""
-        frame = pd.read_csv(order_csv)
+        frame = read_table(order_csv)
         missing = {"reg_id", "smiles"} - set(frame.columns)
         if missing:
             raise InputFileError(f"{order_csv}: order lacks columns {sorted(missing)}")

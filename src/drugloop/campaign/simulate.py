@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from drugloop.campaign.acquisition import ACQUISITIONS, acquisition_scores
 from drugloop.campaign.batch import BATCH_STRATEGIES, select_batch
-from drugloop.chem.io import InputFileError, open_text
+from drugloop.chem.io import InputFileError, read_table
 from drugloop.chem.molecule import try_canonical
 from drugloop.models import MODELS, create_model
 
@@ -107,15 +107,7 @@ def read_oracle(
 
 
 def _read_table(path: str | Path) -> pd.DataFrame:
-    with open_text(path) as handle:
-        try:
-            frame = (
-                pd.read_csv(handle, sep=None, engine="python")
-                if str(path).endswith(".tsv")
-                else pd.read_csv(handle)
-            )
-        except pd.errors.EmptyDataError:
-            raise InputFileError(f"{path}: empty file") from None
+    frame = read_table(path)
     if frame.empty:
         raise InputFileError(f"{path}: no rows")
     return frame

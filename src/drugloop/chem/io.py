@@ -9,13 +9,18 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rdkit import Chem
 
 from drugloop.chem.molecule import InvalidMoleculeError, Standardizer, parse_smiles
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SMILES_COLUMN_GUESSES = (
     "smiles",
@@ -75,8 +80,65 @@ def _base_suffix(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
+DELIMITERS = (",", "\t", ";", "|")
+_QUOTED = re.compile(r'"[^"]*"')
+
+
 def sniff_delimiter(path: str | Path) -> str:
-    return "\t" if _base_suffix(Path(path)) in (".tsv", ".tab") else ","
+    """The field delimiter: tab for .tsv/.tab, else the one of ``, tab ; |`` the header uses most.
+
+    Spreadsheets in many locales export "CSV" with semicolons, and none of these characters
+    occurs in a SMILES, so the header line decides; a one-column file reads as comma-separated.
+    """
+    path = Path(path)
+    if _base_suffix(path) in (".tsv", ".tab"):
+        return "\t"
+    try:
+        with open_text(path) as handle:
+            header = _QUOTED.sub("", handle.readline())
+    except (OSError, UnicodeDecodeError, EOFError):
+        return ","  # the reader that follows reports the problem with the file
+    counts = {d: header.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])  # ties go to the earlier (comma first)
+    return best if counts[best] else ","
+
+
+def read_table(path: str | Path, **kwargs: Any) -> pd.DataFrame:
+    """A CSV/TSV (optionally .gz, UTF-8 with or without BOM) as a DataFrame, delimiter sniffed.
+
+    The one place user tables are opened, so every command accepts the same files. Keyword
+    arguments go to :func:`pandas.read_csv`; a file with no header raises
+    :class:`InputFileError`.
+    """
+    import pandas as pd
+
+    sep = sniff_delimiter(path)
+    if sep == ";":
+        kwargs.setdefault("decimal", ",")
+    with open_text(path) as handle:
+        try:
+            frame = pd.read_csv(handle, sep=sep, **kwargs)
+        except pd.errors.EmptyDataError:
+            raise InputFileError(f"{path}: empty file (no header)") from None
+    if sep == ";":  # text cells (dtype=str) keep "5,3"; read them as the locale wrote them
+        for col in frame.select_dtypes(include=["object", "string"]).columns:
+            frame[col] = frame[col].map(decimal_comma_to_point)
+    return frame
+
+
+_COMMA_NUMBER = re.compile(r"\s*[<>=~]{0,2}\s*[-+]?\d+,\d+(?:[eE][-+]?\d+)?\s*")
+
+
+def decimal_comma_to_point(cell: object) -> object:
+    """``"5,3"`` → ``"5.3"`` and ``">10,5"`` → ``">10.5"``; any other cell unchanged.
+
+    Used only for semicolon-delimited files, the export format of locales that write decimal
+    commas. A cell with a comma in a comma-delimited file stays as written, and the value
+    parser refuses it by line rather than guess.
+    """
+    if isinstance(cell, str) and _COMMA_NUMBER.fullmatch(cell):
+        return cell.replace(",", ".")
+    return cell
 
 
 def guess_smiles_column(columns: list[str], source: str) -> str:
@@ -90,14 +152,20 @@ def guess_smiles_column(columns: list[str], source: str) -> str:
 
 
 def iter_table_rows(path: str | Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield (line number, row) from a CSV/TSV; raise :class:`InputFileError` if empty."""
+    """Yield (line number, row) from a CSV/TSV; raise :class:`InputFileError` if empty.
+
+    Delimiter as :func:`sniff_delimiter` finds it; in a semicolon file decimal commas become
+    points (:func:`decimal_comma_to_point`).
+    """
+    sep = sniff_delimiter(path)
+    cell = decimal_comma_to_point if sep == ";" else (lambda v: v)
     with open_text(path) as handle:
-        reader = csv.DictReader(handle, delimiter=sniff_delimiter(path))
+        reader = csv.DictReader(handle, delimiter=sep)
         if not reader.fieldnames:
             raise InputFileError(f"{path}: empty file (no header)")
         for row in reader:
             # reader.line_num is the physical line of the row's end; good enough for messages
-            yield reader.line_num, {k: (v if v is not None else "") for k, v in row.items() if k}
+            yield reader.line_num, {k: cell(v or "") for k, v in row.items() if k}
 
 
 def table_columns(path: str | Path) -> list[str]:

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from drugloop.chem.io import read_table
 from drugloop.design.base import GENERATORS, Generator
 from drugloop.design.loop import DesignProgress, DesignResult, optimize
 from drugloop.design.portfolio import Portfolio, default_portfolio
@@ -144,7 +145,7 @@ def read_smiles_file(path: str | Path, column: str = "smiles") -> list[str]:
     if path.name.endswith((".smi", ".smi.gz", ".txt")):
         table = pd.read_csv(path, header=None, sep=r"\s+", usecols=[0])
         return table[0].astype(str).tolist()
-    table = pd.read_csv(path)
+    table = read_table(path)
     return table[column if column in table else table.columns[0]].astype(str).tolist()
 
 
@@ -156,7 +157,7 @@ def _models(config: RunConfig) -> dict[str, Any]:
         if spec.path:
             out[name] = Model.load(spec.path)
         elif spec.train:
-            table = pd.read_csv(spec.train)
+            table = read_table(spec.train)
             for col in (spec.smiles_col, spec.value_col):
                 if col not in table:
                     raise RunConfigError(f"{spec.train}: no column {col!r} (model {name!r})")

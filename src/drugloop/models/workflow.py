@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from drugloop.chem.io import read_table
 from drugloop.chem.molecule import invalid_smiles_message
 from drugloop.data.assays import (
     Qualifier,
@@ -58,11 +59,10 @@ def _read(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
-    sep = "\t" if path.suffix in (".tsv", ".tab") or path.name.endswith(".tsv.gz") else ","
     try:
         # blank lines stay rows (an empty SMILES gets an error row), so outputs line up with
         # the input's lines; only blank lines after the last record are dropped
-        frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, skip_blank_lines=False)
+        frame = read_table(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: cannot read as a table ({exc})") from None
     filled = np.flatnonzero((frame != "").any(axis=1).to_numpy())
