@@ -178,3 +178,29 @@ def test_stale_or_corrupted_training_fingerprints(tmp_path):
     (tmp_path / "train_fps.npz").write_bytes(b"not an npz file")
     with pytest.raises(ValueError, match="train_fps.npz"):
         _train_fingerprints(tmp_path)
+
+
+def test_exported_panel_predicts_like_its_models_and_re_exports_identically(
+    tmp_path, bundled_data
+):
+    """``export_panel`` (what the TDC benchmark ships) round-trips a fitted model, and
+    exporting the same models again leaves every file byte-identical and untouched."""
+    from drugloop.models import create_model
+    from drugloop.models.admet import export_panel
+
+    df = pd.read_csv(bundled_data / "moleculeace" / "CHEMBL2147_Ki.csv.gz").head(160)
+    train, test = df.smiles[:120].tolist(), df.smiles[120:].tolist()
+    y = df["y [pEC50/pKi]"].to_numpy()[:120]
+    model = create_model("gbm", n_folds=3, max_rounds=80, n_jobs=1).fit(train, y)
+    out = export_panel({"Lipophilicity_AstraZeneca": model}, {"Lipophilicity_AstraZeneca": train},
+                       tmp_path)
+    predicted = AdmetPanel(out, n_jobs=1).predict(test + ["not a molecule"])
+    np.testing.assert_allclose(predicted.logd74[:-1], model.predict(test).mean, rtol=1e-6)
+    assert predicted.error.iloc[-1] and np.isnan(predicted.logd74.iloc[-1])
+    assert (predicted.nearest_train_similarity[:-1] < 1).all()
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.iterdir()}
+    export_panel({"Lipophilicity_AstraZeneca": model}, {"Lipophilicity_AstraZeneca": train}, out)
+    after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.iterdir()}
+    assert {k: v[0] for k, v in after.items()} == {k: v[0] for k, v in before.items()}
+    assert after["train_smiles.smi.gz"][1] == before["train_smiles.smi.gz"][1]
+    assert after["train_fps.npz"][1] == before["train_fps.npz"][1]

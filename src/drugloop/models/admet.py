@@ -271,18 +271,33 @@ def export_panel(
     with lzma.open(out / PANEL_FILE, "wt", preset=9) as fh:
         json.dump(payload, fh)
     (out / "panel.json.gz").unlink(missing_ok=True)  # the earlier format
-    with gzip.open(out / "train_smiles.smi.gz", "wt") as fh:
-        fh.write("\n".join(union) + "\n")
+    # gzip without a timestamp: an unchanged training set re-exports to identical bytes
+    smiles_gz = gzip.compress(("\n".join(union) + "\n").encode(), mtime=0)
+    smiles_path = out / "train_smiles.smi.gz"
+    if not smiles_path.exists() or smiles_path.read_bytes() != smiles_gz:
+        smiles_path.write_bytes(smiles_gz)
     write_train_fingerprints(out)
     return out
 
 
 def write_train_fingerprints(directory: Path) -> Path:
-    """Ship the training fingerprints packed, so loading the panel parses no SMILES."""
+    """Ship the training fingerprints packed, so loading the panel parses no SMILES.
+
+    Left untouched when it already matches the SMILES file (a zip stores write times, so
+    rewriting would change the committed file for nothing).
+    """
     smiles_path = directory / "train_smiles.smi.gz"
-    indptr, bits = pack_fingerprints(_read_smiles(smiles_path))
     path = directory / "train_fps.npz"
-    np.savez_compressed(path, indptr=indptr, bits=bits, smiles_sha256=_sha256(smiles_path))
+    digest = _sha256(smiles_path)
+    if path.exists():
+        try:
+            with np.load(path) as packed:
+                if str(packed["smiles_sha256"]) == digest:
+                    return path
+        except (OSError, KeyError, ValueError):
+            pass  # corrupted: rewrite it
+    indptr, bits = pack_fingerprints(_read_smiles(smiles_path))
+    np.savez_compressed(path, indptr=indptr, bits=bits, smiles_sha256=digest)
     return path
 
 
