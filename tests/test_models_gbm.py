@@ -235,3 +235,18 @@ def test_numeric_columns_pass_through_unchanged(values):
 
     cells = [repr(v) for v in values] + ["inactive"]  # a word in a numeric column stays a word
     assert _label_column(cells) == cells
+
+
+def test_parallel_featurization_matches_serial_row_for_row(bundled_data, monkeypatch):
+    """Forked workers give the same matrix, validity and order as one process, bad rows kept."""
+    from drugloop.models import features
+
+    smiles = pd.read_csv(bundled_data / "moleculeace" / "CHEMBL2147_Ki.csv.gz").smiles.tolist()
+    smiles = smiles[:300] + ["not a molecule", ""] + smiles[300:398]
+    monkeypatch.setattr(features, "PARALLEL_MIN", 50)  # fork even for this small input
+    feature_set = features.FeatureSet()
+    X1, valid1 = feature_set.transform(smiles, n_jobs=1)
+    X2, valid2 = feature_set.transform(smiles, n_jobs=2)
+    assert valid1.tolist() == valid2.tolist() and valid1.sum() == len(smiles) - 2
+    assert np.array_equal(X1, X2, equal_nan=True)
+    assert np.isnan(X2[300]).all() and not np.isnan(X2[302]).all()

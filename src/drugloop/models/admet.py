@@ -15,8 +15,6 @@ import gzip
 import json
 import lzma
 import multiprocessing as mp
-import os
-import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +24,7 @@ import pandas as pd
 
 from drugloop.chem.molecule import invalid_smiles_message
 from drugloop.models.cv_ensemble import apply_platt, conformal_mean_std, difficulty
-from drugloop.models.features import FeatureSet
+from drugloop.models.features import FeatureSet, can_fork, default_jobs
 
 
 @dataclass(frozen=True)
@@ -444,14 +442,6 @@ def _featurize(
     return X, valid, index.max_similarity(rows)
 
 
-def default_jobs() -> int:
-    """Worker processes for featurization: the CPUs this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS
-        return os.cpu_count() or 1
-
-
 class AdmetPanel:
     """All endpoints (22 TDC, 12 Tox21, ClinTox); ``predict(smiles)`` gives one row per input.
 
@@ -506,8 +496,7 @@ class AdmetPanel:
     def _chunks(self, smiles: list[str]) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """(features, validity, similarities) per chunk, in input order."""
         chunks = [smiles[i : i + self.chunk_size] for i in range(0, len(smiles), self.chunk_size)]
-        # fork only on Linux (macOS forbids forking after some system libraries start threads)
-        if self.n_jobs < 2 or len(chunks) < 2 or not sys.platform.startswith("linux"):
+        if self.n_jobs < 2 or len(chunks) < 2 or not can_fork():
             from threadpoolctl import threadpool_limits
 
             with threadpool_limits(1):  # idle BLAS threads would spin through the small products
