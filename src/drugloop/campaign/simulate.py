@@ -6,7 +6,6 @@ failed syntheses: they use up budget, are never measured, and can never count as
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -18,6 +17,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from drugloop import jsonio
 from drugloop.campaign.acquisition import ACQUISITIONS, acquisition_scores
 from drugloop.campaign.batch import BATCH_STRATEGIES, select_batch
 from drugloop.chem.io import InputFileError, read_table
@@ -72,10 +72,7 @@ class SimulationResult:
         return {**asdict(self), "final_fraction_top_found": self.final_fraction}
 
     def write_json(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2))
-        return path
+        return jsonio.write_json(self.to_dict(), path)
 
 
 def read_smiles_column(path: str | Path, smiles_col: str = "smiles") -> list[str]:

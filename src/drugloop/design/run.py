@@ -26,7 +26,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from drugloop import jsonio
 from drugloop.chem.io import read_table
 from drugloop.design.base import GENERATORS, Generator
 from drugloop.design.loop import DesignProgress, DesignResult, optimize
@@ -242,7 +242,7 @@ def run_design(
         "seconds": round(time.time() - started, 1),
         "scorecard": scorecard,
     }
-    (out / "run_log.json").write_text(json.dumps(log, indent=2, default=float))
+    jsonio.write_json(log, out / "run_log.json")
     (out / "report.html").write_text(html_report(config, result, scorecard))
     return RunOutputs(result, out, scorecard, log["resumed_from"])
 

@@ -19,6 +19,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from drugloop import jsonio
 from drugloop.registry import Registry
 
 
@@ -155,7 +156,7 @@ def save_model(obj: object, directory: str | Path, card: ModelCard | None, name:
     directory.mkdir(parents=True, exist_ok=True)
     joblib.dump(obj, directory / "model.joblib", compress=3)
     payload = card.__dict__ if card else {"model": name}
-    (directory / "model_card.json").write_text(json.dumps(payload, indent=2, default=str))
+    jsonio.write_json(payload, directory / "model_card.json")
     return directory
 
 

@@ -7,13 +7,13 @@ which become bounds for models that support them.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from drugloop import jsonio
 from drugloop.chem.io import read_table
 from drugloop.chem.molecule import invalid_smiles_message
 from drugloop.data.assays import (
@@ -323,6 +323,5 @@ def evaluate_table(
 
 
 def write_json(data: dict, path: str | Path) -> Path:
-    path = Path(path)
-    path.write_text(json.dumps(data, indent=2, default=str))
-    return path
+    """Metrics as strict JSON (an undefined metric is null, not NaN)."""
+    return jsonio.write_json(data, path)
