@@ -250,3 +250,17 @@ def test_parallel_featurization_matches_serial_row_for_row(bundled_data, monkeyp
     assert valid1.tolist() == valid2.tolist() and valid1.sum() == len(smiles) - 2
     assert np.array_equal(X1, X2, equal_nan=True)
     assert np.isnan(X2[300]).all() and not np.isnan(X2[302]).all()
+
+
+def test_column_names_match_ignoring_case_and_spaces_unless_ambiguous(tmp_path, pim1):
+    from drugloop.models.workflow import read_training_table
+
+    train, _ = pim1
+    frame = train[["smiles", "pki"]].head(20).rename(columns={"smiles": " SMILES ", "pki": "pKi"})
+    frame.to_csv(tmp_path / "a.csv", index=False)
+    table = read_training_table(tmp_path / "a.csv", "smiles", "pki")
+    assert table.smiles == train.smiles.head(20).tolist()
+    frame["Smiles"] = frame[" SMILES "]  # two candidates: refuse rather than pick one
+    frame.to_csv(tmp_path / "b.csv", index=False)
+    with pytest.raises(ValueError, match=r"no SMILES column 'smiles'; columns are:  SMILES , pKi"):
+        read_training_table(tmp_path / "b.csv", "smiles", "pki")

@@ -70,11 +70,14 @@ def _read(path: str | Path) -> pd.DataFrame:
 
 
 def _column(frame: pd.DataFrame, name: str, path: str | Path, what: str) -> pd.Series:
-    if name not in frame.columns:
-        raise ValueError(
-            f"{path}: no {what} column {name!r}; columns are: {', '.join(frame.columns)}"
-        )
-    return frame[name]
+    """The named column; else the one column equal to it ignoring case and outer spaces
+    (spreadsheets write "SMILES " as readily as "smiles")."""
+    if name in frame.columns:
+        return frame[name]
+    loose = [c for c in frame.columns if str(c).strip().lower() == name.strip().lower()]
+    if len(loose) == 1:
+        return frame[loose[0]]
+    raise ValueError(f"{path}: no {what} column {name!r}; columns are: {', '.join(frame.columns)}")
 
 
 @dataclass
