@@ -49,6 +49,7 @@ class ExternalProcess(ScoringComponent):
     _process: Any = PrivateAttr(default=None)
     _lines: Any = PrivateAttr(default=None)
     _stderr_tail: list[str] = PrivateAttr(default_factory=list)
+    _stderr_pump: threading.Thread | None = PrivateAttr(default=None)
     n_sent: int = Field(0, exclude=True)
 
     @field_validator("command")
@@ -82,7 +83,8 @@ class ExternalProcess(ScoringComponent):
         self._lines = queue.Queue()
         self._stderr_tail = []
         threading.Thread(target=self._pump_stdout, daemon=True).start()
-        threading.Thread(target=self._pump_stderr, daemon=True).start()
+        self._stderr_pump = threading.Thread(target=self._pump_stderr, daemon=True)
+        self._stderr_pump.start()
 
     def _pump_stdout(self) -> None:
         process, lines = self._process, self._lines
@@ -95,7 +97,14 @@ class ExternalProcess(ScoringComponent):
             self._stderr_tail = [*self._stderr_tail[-19:], line.rstrip()]
 
     def _died(self, why: str) -> ExternalProcessError:
-        code = self._process.poll() if self._process else None
+        code = None
+        if self._process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(timeout=1)  # a dying process: let it finish its traceback
+            code = self._process.poll()
+            if code is not None and self._stderr_pump is not None:
+                # its stdout can close before the pump has read the last stderr lines
+                self._stderr_pump.join(timeout=5)
         tail = "\n".join(self._stderr_tail[-5:])
         self.close()
         return ExternalProcessError(
