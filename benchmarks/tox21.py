@@ -4,9 +4,10 @@ The 22 TDC endpoints leave out the toxicity screens ADMET-AI also predicts, so t
 them from the MoleculeNet CSVs in ``shared/data/moleculenet``. No official split ships with
 them: each seed deals Bemis–Murcko scaffolds into a 20% test set (the rest is train_val), and
 the TDC script's recipe runs unchanged (``tdc_admet.fit_and_score``: the ``gbm`` recipe as a
-seeded 5-fold scaffold-CV ensemble, each member early-stopped on its fold). Missing labels are dropped per assay. Metrics: AUROC and AUPRC on the
-test set, mean ± sd over seeds 1–5, beside ADMET-AI's own test AUROC/AUPRC from
-``admet_ai_admet_metadata.csv`` (a different split: indicative only).
+seeded 5-fold scaffold-CV ensemble, each member early-stopped on its fold). Missing labels
+are dropped per assay. Metrics: AUROC and AUPRC on the test set, mean ± sd over seeds 1–5,
+beside ADMET-AI's own test AUROC/AUPRC from ``admet_ai_admet_metadata.csv`` (a different
+split: indicative only).
 
     .venv/bin/python benchmarks/tox21.py [--tasks NR-AR ...] [--seeds 1 2 3 4 5]
     .venv/bin/python benchmarks/tox21.py --merge
