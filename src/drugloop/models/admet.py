@@ -11,6 +11,7 @@ while LightGBM predicts the chunks already done."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import lzma
@@ -287,13 +288,9 @@ def write_train_fingerprints(directory: Path) -> Path:
     smiles_path = directory / "train_smiles.smi.gz"
     path = directory / "train_fps.npz"
     digest = _sha256(smiles_path)
-    if path.exists():
-        try:
-            with np.load(path) as packed:
-                if str(packed["smiles_sha256"]) == digest:
-                    return path
-        except (OSError, KeyError, ValueError):
-            pass  # corrupted: rewrite it
+    with contextlib.suppress(ValueError):  # corrupted: rewrite it
+        if _current_fingerprints(path, digest) is not None:
+            return path
     indptr, bits = pack_fingerprints(_read_smiles(smiles_path))
     np.savez_compressed(path, indptr=indptr, bits=bits, smiles_sha256=digest)
     return path
@@ -534,14 +531,14 @@ class AdmetPanel:
         """
         threads = 1 if self.n_jobs > 1 and len(smiles) > self.chunk_size else 0
         pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        seen = 0
+        seen = start = 0  # rows featurized; first row of the pending block
         for part in self._chunks(smiles):
             pending.append(part)
             seen += len(part[1])
             last = seen >= len(smiles)
-            if last or sum(len(p[1]) for p in pending) >= self.tree_batch:
+            if last or seen - start >= self.tree_batch:
                 X, valid, sims = (np.concatenate(block) for block in zip(*pending, strict=True))
-                pending = []
+                pending, start = [], seen
                 yield valid, sims, self._raw_predictions(X, 0 if last else threads)
 
     def predict(self, smiles: Sequence[str], domain_threshold: float = 0.35) -> pd.DataFrame:
@@ -577,12 +574,19 @@ class AdmetPanel:
 def _train_fingerprints(directory: Path) -> tuple[np.ndarray, np.ndarray]:
     """Packed training fingerprints; recomputed from the SMILES if missing or out of date."""
     smiles_path = directory / "train_smiles.smi.gz"
-    fps_path = directory / "train_fps.npz"
-    if fps_path.exists():
-        try:
-            with np.load(fps_path) as packed:
-                if str(packed["smiles_sha256"]) == _sha256(smiles_path):
-                    return packed["indptr"], packed["bits"]
-        except (OSError, KeyError, ValueError) as exc:
-            raise ValueError(f"{fps_path}: corrupted training fingerprints ({exc})") from None
-    return pack_fingerprints(_read_smiles(smiles_path))
+    packed = _current_fingerprints(directory / "train_fps.npz", _sha256(smiles_path))
+    return packed if packed is not None else pack_fingerprints(_read_smiles(smiles_path))
+
+
+def _current_fingerprints(path: Path, digest: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(indptr, bits) from ``path`` if it was packed from the SMILES file with this SHA-256;
+    None if absent or out of date; ValueError if it cannot be read."""
+    if not path.exists():
+        return None
+    try:
+        with np.load(path) as packed:
+            if str(packed["smiles_sha256"]) != digest:
+                return None
+            return packed["indptr"], packed["bits"]
+    except (OSError, KeyError, ValueError) as exc:
+        raise ValueError(f"{path}: corrupted training fingerprints ({exc})") from None
