@@ -403,20 +403,20 @@ class NeighbourIndex:
 
 
 # -- prediction -----------------------------------------------------------------------------------
-_WORKER: tuple[FeatureSet, NeighbourIndex] | None = None  # set in forked featurization workers
+_WORKER: AdmetPanel | None = None  # set in forked prediction workers
 
 
-def _init_worker(feature_set: FeatureSet, index: NeighbourIndex) -> None:
+def _init_worker(panel: AdmetPanel) -> None:
     from threadpoolctl import threadpool_limits
 
     global _WORKER
-    _WORKER = (feature_set, index)
+    _WORKER = panel
     threadpool_limits(1)  # one BLAS thread per worker process: the workers fill the cores
 
 
-def _worker_chunk(smiles: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _worker_chunk(smiles: list[str]) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     assert _WORKER is not None
-    return _featurize(smiles, *_WORKER)
+    return _WORKER._predict_chunk(smiles, threads=1)
 
 
 def _featurize(
@@ -442,18 +442,15 @@ def _featurize(
 class AdmetPanel:
     """All endpoints (22 TDC, 12 Tox21, ClinTox); ``predict(smiles)`` gives one row per input.
 
-    ``n_jobs`` worker processes (forked; default: all available CPUs) featurize chunks of
-    ``chunk_size`` molecules and find their nearest training neighbours; LightGBM predicts blocks
-    of ``tree_batch`` featurized rows from a sparse matrix (most count features are zero) while
-    the workers go on. Inputs smaller than two chunks run in-process.
+    ``n_jobs`` worker processes (forked; default: all available CPUs) each featurize a chunk of
+    at most ``chunk_size`` molecules, find their nearest training neighbours and run the trees
+    on it (LightGBM, one thread, from a sparse matrix: most count features are zero). Workers
+    do all the work so that no third process competes for the cores and evicts their caches;
+    inputs too small to split run in-process, the trees then on all cores.
     """
 
     def __init__(
-        self,
-        directory: Path | None = None,
-        n_jobs: int | None = None,
-        chunk_size: int = 250,
-        tree_batch: int = 1000,
+        self, directory: Path | None = None, n_jobs: int | None = None, chunk_size: int = 1000
     ) -> None:
         import lightgbm as lgb
 
@@ -479,7 +476,6 @@ class AdmetPanel:
         }
         self.n_jobs = n_jobs or default_jobs()
         self.chunk_size = chunk_size
-        self.tree_batch = tree_batch
         indptr, bits = _train_fingerprints(directory)
         members = np.zeros((len(indptr) - 1, len(self.endpoints)), dtype=bool)
         for j, e in enumerate(self.endpoints):
@@ -490,20 +486,12 @@ class AdmetPanel:
     def endpoints(self) -> list[Endpoint]:
         return [e for e in ENDPOINTS if e.name in self.specs]
 
-    def _chunks(self, smiles: list[str]) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """(features, validity, similarities) per chunk, in input order."""
-        chunks = [smiles[i : i + self.chunk_size] for i in range(0, len(smiles), self.chunk_size)]
-        if self.n_jobs < 2 or len(chunks) < 2 or not can_fork():
-            from threadpoolctl import threadpool_limits
-
-            with threadpool_limits(1):  # idle BLAS threads would spin through the small products
-                single = _featurize(smiles, self.feature_set, self.neighbours)
-            yield single
-            return
-        ctx = mp.get_context("fork")  # workers inherit the neighbour index without pickling it
-        n_proc = min(self.n_jobs, len(chunks))
-        with ctx.Pool(n_proc, _init_worker, (self.feature_set, self.neighbours)) as pool:
-            yield from pool.imap(_worker_chunk, chunks)
+    def _predict_chunk(
+        self, smiles: Sequence[str], threads: int
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """(validity, similarities, raw tree outputs) for one chunk of molecules."""
+        X, valid, sims = _featurize(smiles, self.feature_set, self.neighbours)
+        return valid, sims, self._raw_predictions(X, threads)
 
     def _raw_predictions(self, X: np.ndarray, threads: int) -> dict[str, np.ndarray]:
         """(members, molecules) LightGBM outputs per endpoint, before calibration."""
@@ -520,30 +508,34 @@ class AdmetPanel:
             for name, boosters in self.boosters.items()
         }
 
-    def _batched_predictions(
+    def _chunk_predictions(
         self, smiles: list[str]
     ) -> Iterator[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]]:
-        """(validity, similarities, raw predictions) per block of ``tree_batch`` molecules.
+        """(validity, similarities, raw predictions) per chunk, in input order.
 
-        Trees run here on blocks of finished chunks while the workers featurize the next ones;
-        blocks rather than single chunks because each LightGBM call has a fixed cost (175 calls
-        per block), which is 13% of the tree time at 250 rows and 2% at 1,000.
+        Chunks come in a multiple of the worker count so the cores finish together, and are
+        as large as ``chunk_size`` allows: each LightGBM call has a fixed cost (175 calls per
+        chunk), 13% of the tree time at 250 rows and 2% at 1,000.
         """
-        threads = 1 if self.n_jobs > 1 and len(smiles) > self.chunk_size else 0
-        pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        seen = start = 0  # rows featurized; first row of the pending block
-        for part in self._chunks(smiles):
-            pending.append(part)
-            seen += len(part[1])
-            last = seen >= len(smiles)
-            if last or seen - start >= self.tree_batch:
-                X, valid, sims = (np.concatenate(block) for block in zip(*pending, strict=True))
-                pending, start = [], seen
-                yield valid, sims, self._raw_predictions(X, 0 if last else threads)
+        jobs = self.n_jobs
+        smallest = min(self.chunk_size, 250)  # below this, forking costs more than it saves
+        if jobs < 2 or len(smiles) < 2 * smallest or not can_fork():
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(1):  # idle BLAS threads would spin through the small products
+                X, valid, sims = _featurize(smiles, self.feature_set, self.neighbours)
+            yield valid, sims, self._raw_predictions(X, 0)
+            return
+        n_chunks = jobs * -(-len(smiles) // (jobs * self.chunk_size))
+        size = -(-len(smiles) // n_chunks)
+        chunks = [smiles[i : i + size] for i in range(0, len(smiles), size)]
+        ctx = mp.get_context("fork")  # workers inherit the boosters and index without pickling
+        with ctx.Pool(min(jobs, len(chunks)), _init_worker, (self,)) as pool:
+            yield from pool.imap(_worker_chunk, chunks)
 
     def predict(self, smiles: Sequence[str], domain_threshold: float = 0.35) -> pd.DataFrame:
         smiles = list(smiles)
-        parts = list(self._batched_predictions(smiles))
+        parts = list(self._chunk_predictions(smiles))
         valid = np.concatenate([p[0] for p in parts])
         sims = np.concatenate([p[1] for p in parts])
         raw = {name: np.concatenate([p[2][name] for p in parts], axis=1) for name in self.specs}
