@@ -298,6 +298,16 @@ class WarpedTargetGP(TanimotoGPModel):
 CONFIGS["gp_minmax_clip_greedy"] = {"model": "gp_warped", "model_params": {"warp": "clip"}}
 CONFIGS["gp_minmax_copula_greedy"] = {"model": "gp_warped", "model_params": {"warp": "copula"}}
 CONFIGS["gp_minmax_r3_greedy"] = {"model": "gp", "model_params": {"radius": 3}}
+
+
+# The size mean was first written here as a proxy-study candidate and moved into the library GP
+# (``mean="size"``) when the 8-seed rule picked it; the configurations pin the mean explicitly so
+# their cached results stay reproducible.
+CONFIGS["gp_minmax_sizemean_greedy"] = {"model": "gp", "model_params": {"mean": "size"}}
+for _config in CONFIGS.values():  # every earlier GP configuration ran with the constant mean
+    if _config["model"] in ("gp", "gp_ml", "gp_warped", "gp_lgbm_rank"):
+        _config.setdefault("model_params", {}).setdefault("mean", "constant")
+
 REFERENCE = "Cc1ccc(NC(=O)c2ccc(CN3CCN(C)CC3)cc2)cc1Nc1nccc(-c2cccnc2)n1"  # imatinib
 
 

@@ -96,3 +96,34 @@ def test_minmax_kernel_reduces_to_tanimoto_on_bits_and_gp_defaults_to_it(pim1):
     assert np.sqrt(np.mean((pred - truth) ** 2)) < 0.8 * truth.std()
     with pytest.raises(ValueError, match="unknown GP kernel"):
         create_model("gp", kernel="cosine")
+
+
+def test_gp_size_mean_carries_a_size_trend_beyond_the_training_sizes(pim1):
+    """A target that grows with size (as docking scores do): trained on the smaller molecules,
+    the size-mean GP ranks the larger unseen ones by size, the constant-mean GP much less so."""
+    from rdkit import Chem
+    from scipy.stats import spearmanr
+
+    train, test = pim1
+    smiles = pd.concat([train, test]).smiles.tolist()
+    heavy = np.array([Chem.MolFromSmiles(s).GetNumHeavyAtoms() for s in smiles], dtype=float)
+    order = np.argsort(heavy, kind="stable")
+    small, large = order[: len(order) // 2], order[len(order) // 2 :]
+    fit_on = [smiles[i] for i in small]
+    scored = [smiles[i] for i in large]
+    sized = create_model("gp").fit(fit_on, heavy[small])
+    flat = create_model("gp", mean="constant").fit(fit_on, heavy[small])
+    assert sized.params()["mean"] == "size" and flat.params()["mean"] == "constant"
+    assert sized.beta[1] > 0  # bigger molecules, higher target
+    rho_sized = spearmanr(sized.predict(scored).mean, heavy[large]).statistic
+    rho_flat = spearmanr(flat.predict(scored).mean, heavy[large]).statistic
+    assert rho_sized > 0.8 and rho_sized > rho_flat + 0.1
+    err_sized = np.abs(sized.predict(scored).mean - heavy[large]).mean()
+    err_flat = np.abs(flat.predict(scored).mean - heavy[large]).mean()
+    assert err_sized < 0.5 * err_flat
+    with pytest.raises(ValueError, match="unknown GP mean"):
+        create_model("gp", mean="quadratic")
+    before = flat.predict(scored).mean
+    del flat.mean, flat.beta  # as a GP saved before the size mean existed
+    assert flat.params()["mean"] == "constant"
+    assert np.array_equal(flat.predict(scored).mean, before)
