@@ -7,6 +7,8 @@ fixed per-molecule noise, as docking scores are rugged. Same protocol
 as the benchmark: 1% random init + five 1% batches, top-1% recovery.
 
     .venv/bin/python benchmarks/al_proxy.py --configs gp_greedy rf_greedy --seeds 0 1 2
+    .venv/bin/python benchmarks/al_proxy.py --check   # the chosen default vs the one before it,
+                                                      # on seven more ChEMBL sets (after the choice)
 
 Runs are cached per (task, configuration, seed) under results/active_learning/proxy/;
 ``benchmarks/active_learning.py`` turns them into the "How the default was chosen" table.
@@ -39,6 +41,18 @@ from drugloop.paths import shared_data_dir
 PARTS = Path(__file__).resolve().parent / "results" / "active_learning" / "proxy"
 EXTRA_PARTS = PARTS.parent / "proxy_extra_seeds"  # seeds 3-7: a stability check, not the rule
 ACE = ["CHEMBL234_Ki", "CHEMBL214_Ki", "CHEMBL264_Ki"]
+# The next seven largest MoleculeACE sets: run only after a default is chosen, as a check that
+# the choice carries to potency data it was not picked on (never part of the rule).
+CHECK = [
+    "CHEMBL204_Ki",
+    "CHEMBL237_Ki",
+    "CHEMBL236_Ki",
+    "CHEMBL219_Ki",
+    "CHEMBL239_EC50",
+    "CHEMBL228_Ki",
+    "CHEMBL2147_Ki",
+]
+CHECK_PARTS = PARTS.parent / "proxy_check"
 CONFIGS: dict[str, dict] = {
     "rf_greedy": {"model": "rf"},
     "gp_greedy": {"model": "gp", "model_params": {"kernel": "tanimoto"}},
@@ -304,6 +318,7 @@ CONFIGS["gp_minmax_r3_greedy"] = {"model": "gp", "model_params": {"radius": 3}}
 # (``mean="size"``) when the 8-seed rule picked it; the configurations pin the mean explicitly so
 # their cached results stay reproducible.
 CONFIGS["gp_minmax_sizemean_greedy"] = {"model": "gp", "model_params": {"mean": "size"}}
+CHECK_CONFIGS = ("gp_minmax_sizemean_greedy", "gp_minmax_greedy")  # current, previous default
 for _config in CONFIGS.values():  # every earlier GP configuration ran with the constant mean
     if _config["model"] in ("gp", "gp_ml", "gp_warped", "gp_lgbm_rank"):
         _config.setdefault("model_params", {}).setdefault("mean", "constant")
@@ -360,7 +375,15 @@ def main() -> None:
     parser.add_argument(
         "--parts-dir", type=Path, default=PARTS, help="where per-run JSONs go (a side study)"
     )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="the current and previous default on the CHECK sets, seeds 0-4, into CHECK_PARTS",
+    )
     args = parser.parse_args()
+    if args.check:
+        args.configs, args.tasks = list(CHECK_CONFIGS), CHECK
+        args.seeds, args.parts_dir = [0, 1, 2, 3, 4], CHECK_PARTS
     args.parts_dir.mkdir(parents=True, exist_ok=True)
     for task in args.tasks:
         pool, oracle = load_task(task)
