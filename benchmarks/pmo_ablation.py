@@ -13,6 +13,8 @@ Arms:
   that entered the running top-k in a batch, not their count. Why: a count rewards volume, so
   the generator holding the most calls keeps them (MMP analogs: 0.42 of the calls for 0.33 of
   the top-100 over all PMO parts, the language model 0.30 for 0.44).
+- ``without_analogs``: the portfolio without the MMP analog enumerator (language model and graph
+  GA only). Why: whether the enumerator earns its calls or only dilutes the budget.
 
     .venv/bin/python benchmarks/pmo_ablation.py run --arm rate_reward --seeds 0 1
     .venv/bin/python benchmarks/pmo_ablation.py report
@@ -72,9 +74,27 @@ def _rate_reward() -> Iterator[None]:
         Portfolio.tell = counted
 
 
+@contextlib.contextmanager
+def _without_analogs() -> Iterator[None]:
+    from drugloop.design.portfolio import Portfolio
+
+    full = Portfolio.__init__
+
+    def init(self, generators, *args, **kwargs) -> None:  # noqa: ANN001
+        kept = {name: g for name, g in generators.items() if name != "mmp_analogs"}
+        full(self, kept, *args, **kwargs)
+
+    Portfolio.__init__ = init
+    try:
+        yield
+    finally:
+        Portfolio.__init__ = full
+
+
 ARMS: dict[str, Callable[[], contextlib.AbstractContextManager]] = {
     "canonical_replay": _canonical_replay,
     "rate_reward": _rate_reward,
+    "without_analogs": _without_analogs,
 }
 
 
