@@ -15,6 +15,14 @@ Arms:
   the top-100 over all PMO parts, the language model 0.30 for 0.44).
 - ``without_analogs``: the portfolio without the MMP analog enumerator (language model and graph
   GA only). Why: whether the enumerator earns its calls or only dilutes the budget.
+- ``randomized_prior``: the language model starts from a prior that has learned random SMILES
+  spellings (the shipped prior fine-tuned on randomized ZINC250k SMILES, committed as
+  ``benchmarks/weights/prior_zinc250k_randomized.pt``), so randomized replay no longer pulls
+  the agent out of its prior's distribution. Why: ablation 1 traced the language model's low
+  validity to that mismatch. Rebuild the weights with
+  ``.venv/bin/python -m drugloop.design.clm train --corpus ../shared/data/zinc250k/zinc250k.smi.gz
+  --init src/drugloop/design/weights/prior_zinc250k.pt --out
+  benchmarks/weights/prior_zinc250k_randomized.pt --minutes 50 --lr 1e-3 --randomized``.
 
     .venv/bin/python benchmarks/pmo_ablation.py run --arm rate_reward --seeds 0 1
     .venv/bin/python benchmarks/pmo_ablation.py report
@@ -91,10 +99,26 @@ def _without_analogs() -> Iterator[None]:
         Portfolio.__init__ = full
 
 
+RANDOMIZED_PRIOR = Path(__file__).resolve().parent / "weights" / "prior_zinc250k_randomized.pt"
+
+
+@contextlib.contextmanager
+def _randomized_prior() -> Iterator[None]:
+    from drugloop.design import clm
+
+    shipped = clm.DEFAULT_PRIOR
+    clm.DEFAULT_PRIOR = RANDOMIZED_PRIOR  # default_portfolio reads it at call time
+    try:
+        yield
+    finally:
+        clm.DEFAULT_PRIOR = shipped
+
+
 ARMS: dict[str, Callable[[], contextlib.AbstractContextManager]] = {
     "canonical_replay": _canonical_replay,
     "rate_reward": _rate_reward,
     "without_analogs": _without_analogs,
+    "randomized_prior": _randomized_prior,
 }
 
 

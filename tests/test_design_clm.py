@@ -15,6 +15,7 @@ from drugloop.design.clm import (
     _train_cli,
     length_bucketed,
     lr_factor,
+    randomized,
     read_corpus,
     tokenize,
 )
@@ -82,6 +83,30 @@ def test_train_then_resume_keeps_the_vocabulary(tmp_path, enamine_smiles) -> Non
     assert "[Se]" not in again.vocab.tokens
     assert again.metadata["total_steps"] == 11 + again.metadata["steps"]
     assert again.metadata["held_out_nll"] < model.metadata["held_out_nll"]
+
+
+def test_randomized_respells_the_same_molecules(enamine_smiles) -> None:
+    rng = np.random.default_rng(0)
+    first, second = randomized(enamine_smiles, rng), randomized(enamine_smiles, rng)
+    canonical = [Chem.MolToSmiles(Chem.MolFromSmiles(s)) for s in enamine_smiles]
+    for spelled in (first, second):
+        assert [Chem.MolToSmiles(Chem.MolFromSmiles(s)) for s in spelled] == canonical
+    assert np.mean([a != b for a, b in zip(first, enamine_smiles, strict=True)]) > 0.9
+    assert np.mean([a != b for a, b in zip(first, second, strict=True)]) > 0.9  # new each call
+    assert randomized(["not a smiles"], rng) == ["not a smiles"]
+
+
+def test_randomized_training_is_recorded(tmp_path, enamine_smiles) -> None:
+    corpus = tmp_path / "corpus.smi"
+    corpus.write_text("\n".join(enamine_smiles) + "\n")
+    out = tmp_path / "random.pt"
+    _train_cli(
+        ["train", "--corpus", str(corpus), "--held-out", "50", "--batch-size", "32",
+         "--epochs", "1", "--out", str(out), "--hidden", "32", "--layers", "1", "--randomized"]
+    )  # fmt: skip
+    model = LanguageModel.load(out)
+    assert model.metadata["randomized"] is True
+    assert model.metadata["steps"] == 11
 
 
 def test_vocabulary_round_trips_real_smiles(enamine_smiles) -> None:

@@ -286,6 +286,23 @@ def length_bucketed(
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
+def randomized(smiles: Sequence[str], rng: np.random.Generator) -> list[str]:
+    """One random (non-canonical) SMILES per molecule: the same molecules, other spellings.
+
+    Training on these teaches the model every spelling of a molecule, as REINVENT's priors are
+    trained, so an agent that replays randomized SMILES stays in the prior's distribution.
+    """
+    out = []
+    for text in smiles:
+        mol = Chem.MolFromSmiles(text)
+        if mol is None:
+            out.append(text)
+            continue
+        order = [int(i) for i in rng.permutation(mol.GetNumAtoms())]
+        out.append(Chem.MolToSmiles(Chem.RenumberAtoms(mol, order), canonical=False))
+    return out
+
+
 def held_out_nll(model: LanguageModel, smiles: Sequence[str], batch_size: int = 250) -> float:
     """Mean negative log-likelihood per molecule (nats) of ``smiles`` the vocabulary encodes."""
     was_training = model.network.training
@@ -314,13 +331,15 @@ def fit(
     schedule: bool = False,
     validation: Sequence[str] = (),
     eval_minutes: float = 5.0,
+    randomize: bool = False,
 ) -> dict[str, float]:
     """Teacher-forced maximum likelihood on ``smiles``; stops at ``epochs`` or ``minutes``.
 
     With ``schedule`` the learning rate warms up and decays by cosine over the time box (or the
     epochs). With ``validation`` and ``checkpoint`` the model is scored on the held-out SMILES
     every ``eval_minutes`` and saved only when its held-out NLL improves, so the file on disk
-    is always the best model so far.
+    is always the best model so far. With ``randomize`` every batch is respelled as random
+    SMILES (a fresh spelling each epoch); ``validation`` should then be randomized too.
     """
     rng = np.random.default_rng(seed)
     optimizer = torch.optim.Adam(model.network.parameters(), lr=lr)
@@ -351,7 +370,7 @@ def fit(
 
     for epoch in range(epochs):
         for chunk in length_bucketed(smiles, batch_size, rng):
-            ids, _ = model.batch(chunk)
+            ids, _ = model.batch(randomized(chunk, rng) if randomize else chunk)
             if len(ids) == 0:
                 continue
             if schedule:
@@ -406,6 +425,9 @@ def _train_cli(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--held-out", type=int, default=2000, help="molecules held out")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--randomized", action="store_true", help="train and validate on random SMILES spellings"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -413,6 +435,8 @@ def _train_cli(argv: Sequence[str] | None = None) -> None:
     rng = np.random.default_rng(args.seed)
     rng.shuffle(corpus)  # the same seed gives the same held-out split when resuming
     held_out, train = corpus[: args.held_out], corpus[args.held_out :]
+    if args.randomized:  # one fixed spelling per held-out molecule, so NLLs stay comparable
+        held_out = randomized(held_out, np.random.default_rng(args.seed + 1))
     if args.init:
         model = LanguageModel.load(args.init)
         before = dict(getattr(model, "metadata", {}))
@@ -439,6 +463,7 @@ def _train_cli(argv: Sequence[str] | None = None) -> None:
         schedule=True,
         validation=held_out,
         eval_minutes=args.eval_minutes,
+        randomize=args.randomized,
     )
     best = LanguageModel.load(args.out)  # the checkpoint with the lowest held-out NLL
     nll = held_out_nll(best, held_out)
@@ -459,6 +484,7 @@ def _train_cli(argv: Sequence[str] | None = None) -> None:
         peak_lr=args.lr,
         batch_size=args.batch_size,
         seed=args.seed,
+        randomized=args.randomized,
     )
     print(
         f"steps {stats['steps']} train loss {stats['final_loss']:.3f} best held-out NLL "
