@@ -1,8 +1,12 @@
-"""LightGBM on rich features: a cross-validated ensemble with conformal uncertainty.
+"""Gradient-boosted trees on rich features: a cross-validated ensemble with conformal uncertainty.
 
 The ensemble, its OOF predictions, conformal intervals and Platt calibration follow
 :mod:`drugloop.models.cv_ensemble`. What is particular to the trees:
 
+* **Boosters.** ``booster="lightgbm"`` (default), ``"catboost"`` (oblivious trees, MapLight's
+  choice), or ``"both"``: each fold member is a LightGBM and a CatBoost model fitted on the same
+  rows, their raw outputs averaged (two tree families err differently, so the pair usually
+  ranks better than either; ``benchmarks/tdc_boosters.py`` compares them on validation folds).
 * **Early stopping per member** on its own held-out fold (at least ``MIN_ROUNDS`` trees, since
   small folds stop too early on noise). With a single validation fold (``folds`` of 0 and -1)
   the calibration is plain split-conformal.
@@ -33,11 +37,12 @@ from drugloop.models.features import FeatureSet
 
 MIN_ROUNDS = 100
 Task = Literal["auto", "regression", "classification"]
+BOOSTERS = ("lightgbm", "catboost", "both")
 
 
 @MODELS.register("gbm")
 class GBMModel(CVEnsembleModel):
-    """LightGBM ensemble on rich features (the default for activity and ADMET)."""
+    """Boosted-tree ensemble on rich features (the default for activity and ADMET)."""
 
     name = "gbm"
 
@@ -55,8 +60,12 @@ class GBMModel(CVEnsembleModel):
         n_jobs: int = 2,
         seed: int = 0,
         domain_threshold: float = 0.35,
+        booster: str = "lightgbm",
     ) -> None:
         super().__init__(task=task, alpha=alpha, seed=seed, domain_threshold=domain_threshold)
+        if booster not in BOOSTERS:
+            raise ValueError(f"booster must be one of {BOOSTERS}, not {booster!r}")
+        self.booster = booster
         self.features = features
         self.feature_set = FeatureSet.named(features)
         self.n_folds = n_folds
@@ -79,6 +88,7 @@ class GBMModel(CVEnsembleModel):
             "colsample": self.colsample,
             "alpha": self.alpha,
             "log_scale": self.log_scale,
+            "booster": self.booster,
         }
 
     # -- training -----------------------------------------------------------------------------
@@ -133,36 +143,69 @@ class GBMModel(CVEnsembleModel):
 
     def _fit_members(self, X: np.ndarray, y: np.ndarray, folds: np.ndarray) -> np.ndarray:
         """One member per fold id >= 0 (rows with fold -1 are always in training)."""
-        import lightgbm as lgb
-
         oof = np.full(len(y), np.nan)
         self.members = []
+        kinds = ("lightgbm", "catboost") if self.booster == "both" else (self.booster,)
         for k in np.unique(folds[folds >= 0]):
             train, held = folds != k, folds == k
-            params = self._lgb_params(int(train.sum()))
-            if self.fitted_task == "classification":
-                est = lgb.LGBMClassifier(**params, random_state=self.seed + int(k))
-                stop_metric = "binary_logloss"
-            else:
-                est = lgb.LGBMRegressor(**params, random_state=self.seed + int(k))
-                stop_metric = "l2"
-            est.fit(
-                X[train],
-                y[train],
-                eval_X=(X[held],),
-                eval_y=(y[held],),
-                eval_metric=stop_metric,
-                callbacks=[lgb.early_stopping(100, first_metric_only=True, verbose=False)],
-            )
-            self.members.append(est)
-            oof[held] = self._raw_member(est, X[held])
+            seed = self.seed + int(k)
+            fit = {"lightgbm": self._fit_lightgbm, "catboost": self._fit_catboost}
+            pair = [fit[kind](X[train], y[train], X[held], y[held], seed) for kind in kinds]
+            member = pair[0] if len(pair) == 1 else tuple(pair)
+            self.members.append(member)
+            oof[held] = self._raw_member(member, X[held])
         return oof
 
-    def _raw_member(self, est: Any, X: np.ndarray) -> np.ndarray:
-        it = iterations(est)
+    def _fit_lightgbm(self, X, y, X_held, y_held, seed: int) -> Any:
+        import lightgbm as lgb
+
+        params = self._lgb_params(len(y))
         if self.fitted_task == "classification":
-            return est.predict_proba(X, num_iteration=it)[:, 1]
-        return est.predict(X, num_iteration=it)
+            est, stop_metric = lgb.LGBMClassifier(**params, random_state=seed), "binary_logloss"
+        else:
+            est, stop_metric = lgb.LGBMRegressor(**params, random_state=seed), "l2"
+        est.fit(
+            X,
+            y,
+            eval_X=(X_held,),
+            eval_y=(y_held,),
+            eval_metric=stop_metric,
+            callbacks=[lgb.early_stopping(100, first_metric_only=True, verbose=False)],
+        )
+        return est
+
+    def _fit_catboost(self, X, y, X_held, y_held, seed: int) -> Any:
+        """CatBoost with MapLight's depth and a fixed rate; early-stopped like LightGBM."""
+        from catboost import CatBoostClassifier, CatBoostRegressor
+
+        cls = CatBoostClassifier if self.fitted_task == "classification" else CatBoostRegressor
+        est = cls(
+            iterations=self.max_rounds,
+            learning_rate=0.05,
+            depth=6,
+            rsm=self.colsample,
+            border_count=64,
+            random_seed=seed,
+            thread_count=self.n_jobs,
+            early_stopping_rounds=100,
+            use_best_model=False,
+            allow_writing_files=False,
+            verbose=0,
+        )
+        est.fit(X, y, eval_set=(X_held, y_held))
+        return est
+
+    def _raw_member(self, member: Any, X: np.ndarray) -> np.ndarray:
+        if isinstance(member, tuple):  # booster="both": the pair's mean
+            return np.mean([self._raw_member(est, X) for est in member], axis=0)
+        it = iterations(member)
+        if hasattr(member, "booster_"):  # LightGBM
+            if self.fitted_task == "classification":
+                return member.predict_proba(X, num_iteration=it)[:, 1]
+            return member.predict(X, num_iteration=it)
+        if self.fitted_task == "classification":
+            return member.predict_proba(X, ntree_end=it)[:, 1]
+        return member.predict(X, ntree_end=it)
 
     def _fit_log_scale(self, y: np.ndarray) -> None:
         """Heavy-tailed non-negative targets (clearance, half-life) are fitted on a log scale."""
@@ -209,7 +252,10 @@ def iterations(est: Any) -> int:
 
     Small validation folds stop too early on noise.
     """
-    return max(est.best_iteration_ or 0, min(MIN_ROUNDS, est.booster_.current_iteration()))
+    if hasattr(est, "booster_"):  # LightGBM
+        return max(est.best_iteration_ or 0, min(MIN_ROUNDS, est.booster_.current_iteration()))
+    best = est.get_best_iteration()  # CatBoost: 0-based index of the best tree
+    return max((best or 0) + 1, min(MIN_ROUNDS, est.tree_count_))
 
 
 def _skew(y: np.ndarray) -> float:
