@@ -264,3 +264,24 @@ def test_column_names_match_ignoring_case_and_spaces_unless_ambiguous(tmp_path, 
     frame.to_csv(tmp_path / "b.csv", index=False)
     with pytest.raises(ValueError, match=r"no SMILES column 'smiles'; columns are:  SMILES , pKi"):
         read_training_table(tmp_path / "b.csv", "smiles", "pki")
+
+
+@pytest.mark.parametrize("booster", ["catboost", "both"])
+def test_catboost_and_paired_boosters_learn_and_round_trip(booster, pim1, tmp_path):
+    train, test = pim1
+    model = create_model("gbm", booster=booster, **FAST)
+    model.fit(train.smiles.tolist(), train.pki.to_numpy())
+    pred = model.predict(test.smiles.tolist())
+    y = test.pki.to_numpy()
+    assert float(np.sqrt(np.mean((pred.mean - y) ** 2))) < 0.8 * y.std()
+    if booster == "both":  # each member is a (LightGBM, CatBoost) pair, outputs averaged
+        assert all(isinstance(m, tuple) and len(m) == 2 for m in model.members)
+    model.save(tmp_path / "m")
+    loaded = Model.load(tmp_path / "m")
+    assert loaded.params()["booster"] == booster
+    assert np.allclose(loaded.predict(test.smiles.tolist()).mean, pred.mean)
+
+
+def test_unknown_booster_is_refused():
+    with pytest.raises(ValueError, match="booster"):
+        create_model("gbm", booster="xgboost")
