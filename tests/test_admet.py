@@ -204,3 +204,21 @@ def test_exported_panel_predicts_like_its_models_and_re_exports_identically(
     assert {k: v[0] for k, v in after.items()} == {k: v[0] for k, v in before.items()}
     assert after["train_smiles.smi.gz"][1] == before["train_smiles.smi.gz"][1]
     assert after["train_fps.npz"][1] == before["train_fps.npz"][1]
+
+
+@pytest.mark.parametrize("booster", ["both", "catboost"])
+def test_exported_panel_with_catboost_members_predicts_like_its_model(
+    booster, tmp_path, bundled_data
+):
+    """Members that carry a CatBoost model (alone or paired with LightGBM) survive export."""
+    from drugloop.models import create_model
+    from drugloop.models.admet import export_panel
+
+    df = pd.read_csv(bundled_data / "moleculeace" / "CHEMBL2147_Ki.csv.gz").head(200)
+    train, test = df.smiles[:150].tolist(), df.smiles[150:].tolist()
+    labels = (df["y [pEC50/pKi]"].to_numpy()[:150] > 7).astype(int)
+    model = create_model("gbm", n_folds=3, max_rounds=80, n_jobs=1, booster=booster)
+    model.fit(train, labels)
+    out = export_panel({"hERG": model}, {"hERG": train}, tmp_path)
+    predicted = AdmetPanel(out, n_jobs=1).predict(test)
+    np.testing.assert_allclose(predicted.herg, model.predict(test).mean, rtol=1e-6)

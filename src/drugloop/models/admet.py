@@ -205,7 +205,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 )
 BY_NAME = {e.name: e for e in ENDPOINTS}
 ALPHA = 0.1
-FORMAT = 1
+FORMAT = 2  # 2: members may carry a CatBoost model beside (or instead of) the LightGBM one
+READABLE_FORMATS = (1, 2)
 PANEL_FILE = "panel.json.xz"
 
 
@@ -247,8 +248,6 @@ def export_panel(
     models: dict[str, object], train_smiles: dict[str, Sequence[str]], out: Path | None = None
 ) -> Path:
     """Write fitted ``GBMModel``s (one per endpoint) as a version-independent panel file."""
-    from drugloop.models.gbm import iterations
-
     out = out or panel_dir()
     out.mkdir(parents=True, exist_ok=True)
     union: dict[str, int] = {}
@@ -258,8 +257,7 @@ def export_panel(
         payload["features"] = list(model.feature_set.blocks)
         payload["endpoints"][name] = {
             "task": model.fitted_task,
-            "boosters": [m.booster_.model_to_string() for m in model.members],
-            "iterations": [iterations(m) for m in model.members],
+            **_serialized_members(model.members),
             "platt": list(model.platt),
             "conformal_q": model.conformal_q,
             "conformal_scale": getattr(model, "conformal_scale", None),
@@ -276,6 +274,31 @@ def export_panel(
     if not smiles_path.exists() or smiles_path.read_bytes() != smiles_gz:
         smiles_path.write_bytes(smiles_gz)
     write_train_fingerprints(out)
+    return out
+
+
+def _serialized_members(members: Sequence[object]) -> dict[str, list]:
+    """LightGBM model text and CatBoost binaries (base64) per member, with tree counts.
+
+    A member is one booster or a (LightGBM, CatBoost) pair (``GBMModel(booster="both")``); an
+    empty string marks a member without that booster.
+    """
+    import base64
+
+    from drugloop.models.gbm import iterations
+
+    out: dict[str, list] = {"boosters": [], "iterations": [], "catboost": [], "cb_iterations": []}
+    for member in members:
+        parts = member if isinstance(member, tuple) else (member,)
+        lgbm = next((m for m in parts if hasattr(m, "booster_")), None)
+        cat = next((m for m in parts if not hasattr(m, "booster_")), None)
+        out["boosters"].append(lgbm.booster_.model_to_string() if lgbm is not None else "")
+        out["iterations"].append(iterations(lgbm) if lgbm is not None else 0)
+        blob = b"" if cat is None else cat._serialize_model()
+        out["catboost"].append(base64.b64encode(blob).decode())
+        out["cb_iterations"].append(iterations(cat) if cat is not None else 0)
+    if not any(out["catboost"]):
+        del out["catboost"], out["cb_iterations"]
     return out
 
 
@@ -403,6 +426,23 @@ class NeighbourIndex:
 
 
 # -- prediction -----------------------------------------------------------------------------------
+def _load_catboost(blob: str) -> object | None:
+    if not blob:
+        return None
+    import base64
+
+    from catboost import CatBoost
+
+    return CatBoost().load_model(blob=base64.b64decode(blob))
+
+
+def _catboost_output(model, X: np.ndarray, trees: int, task: str, threads: int) -> np.ndarray:
+    """P(class 1) or the regression value, from the first ``trees`` trees."""
+    kind = "Probability" if task == "classification" else "RawFormulaVal"
+    out = model.predict(X, prediction_type=kind, ntree_end=trees, thread_count=threads or -1)
+    return out[:, 1] if out.ndim == 2 else out
+
+
 _WORKER: AdmetPanel | None = None  # set in forked prediction workers
 
 
@@ -466,12 +506,18 @@ class AdmetPanel:
                 payload = json.load(fh)
         except (OSError, lzma.LZMAError, json.JSONDecodeError, EOFError) as exc:
             raise ValueError(f"{path}: corrupted ADMET panel ({exc})") from None
-        if payload.get("format") != FORMAT:
-            raise ValueError(f"{path}: panel format {payload.get('format')}, expected {FORMAT}")
+        if payload.get("format") not in READABLE_FORMATS:
+            raise ValueError(
+                f"{path}: panel format {payload.get('format')}, expected one of {READABLE_FORMATS}"
+            )
         self.feature_set = FeatureSet(tuple(payload["features"]))
         self.specs = payload["endpoints"]
         self.boosters = {
-            name: [lgb.Booster(model_str=s) for s in spec["boosters"]]
+            name: [lgb.Booster(model_str=s) if s else None for s in spec["boosters"]]
+            for name, spec in self.specs.items()
+        }
+        self.catboosts = {
+            name: [_load_catboost(b) for b in spec.get("catboost", [])]
             for name, spec in self.specs.items()
         }
         self.n_jobs = n_jobs or default_jobs()
@@ -494,19 +540,28 @@ class AdmetPanel:
         return valid, sims, self._raw_predictions(X, threads)
 
     def _raw_predictions(self, X: np.ndarray, threads: int) -> dict[str, np.ndarray]:
-        """(members, molecules) LightGBM outputs per endpoint, before calibration."""
+        """(members, molecules) tree outputs per endpoint, before calibration.
+
+        A member with both boosters gives the mean of the two, as ``GBMModel`` does.
+        """
         from scipy import sparse
 
-        X = sparse.csr_matrix(X)  # NaNs stay explicit; LightGBM skips zeros either way
-        return {
-            name: np.stack(
-                [
-                    b.predict(X, num_iteration=it, num_threads=threads)
-                    for b, it in zip(boosters, self.specs[name]["iterations"], strict=True)
-                ]
-            )
-            for name, boosters in self.boosters.items()
-        }
+        X_sparse = sparse.csr_matrix(X)  # NaNs stay explicit; LightGBM skips zeros either way
+        out = {}
+        for name, boosters in self.boosters.items():
+            spec = self.specs[name]
+            cats = self.catboosts.get(name) or [None] * len(boosters)
+            cb_its = spec.get("cb_iterations", [0] * len(boosters))
+            rows = []
+            for b, it, cat, cb_it in zip(boosters, spec["iterations"], cats, cb_its, strict=True):
+                parts = []
+                if b is not None:
+                    parts.append(b.predict(X_sparse, num_iteration=it, num_threads=threads))
+                if cat is not None:
+                    parts.append(_catboost_output(cat, X, cb_it, spec["task"], threads))
+                rows.append(np.mean(parts, axis=0))
+            out[name] = np.stack(rows)
+        return out
 
     def _chunk_predictions(
         self, smiles: list[str]
