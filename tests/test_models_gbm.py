@@ -285,3 +285,18 @@ def test_catboost_and_paired_boosters_learn_and_round_trip(booster, pim1, tmp_pa
 def test_unknown_booster_is_refused():
     with pytest.raises(ValueError, match="booster"):
         create_model("gbm", booster="xgboost")
+
+
+def test_cli_booster_option_is_recorded_and_refused_for_other_models(tmp_path, pim1):
+    from drugloop.cli.main import app
+
+    train, _ = pim1
+    train.head(120)[["smiles", "pki"]].to_csv(tmp_path / "train.csv", index=False)
+    base = ["model", "train", str(tmp_path / "train.csv"), "--smiles-col", "smiles",
+            "--target-col", "pki", "--out", str(tmp_path / "m")]
+    res = CliRunner().invoke(app, [*base, "--booster", "catboost"])
+    assert res.exit_code == 0, res.output
+    card = json.loads((tmp_path / "m" / "model_card.json").read_text())
+    assert card["params"]["booster"] == "catboost" and card["versions"]["catboost"]
+    res = CliRunner().invoke(app, [*base, "--model", "rf", "--booster", "both"])
+    assert res.exit_code != 0 and "--booster applies to the gbm model" in res.output

@@ -31,6 +31,9 @@ def train(
     project: str | None = typer.Option(
         None, help="Also register the model in this project store (its out-of-fold predictions)."
     ),
+    booster: str | None = typer.Option(
+        None, help="gbm only: lightgbm (default), catboost, or both (a pair per member)."
+    ),
 ) -> None:
     """Train a model (with uncertainty and applicability domain) and save it."""
     from drugloop.models.workflow import train_from_table
@@ -41,8 +44,13 @@ def train(
         _train_multitask(data, smiles_col, target_col, task, out, model, seed, project)
         return
     target_col, model = target_col[0], model or "gbm"
+    if booster is not None and model != "gbm":
+        raise ValueError(f"--booster applies to the gbm model, not {model!r}")
+    extra = {} if booster is None else {"booster": booster}
     with console.status(f"training {model} on {plain(data)}"):
-        fitted, table = train_from_table(data, smiles_col, target_col, task, model, seed=seed)
+        fitted, table = train_from_table(
+            data, smiles_col, target_col, task, model, seed=seed, **extra
+        )
     fitted.save(out)
     n_cens = int((table.censor != 0).sum())
     console.print(

@@ -188,7 +188,7 @@ def _check_versions(directory: Path) -> None:
     except (json.JSONDecodeError, AttributeError):
         raise ValueError(f"{card_path}: corrupted model card (not valid JSON)") from None
     current = library_versions()
-    for lib in ("scikit-learn", "lightgbm", "numpy"):
+    for lib in ("scikit-learn", "lightgbm", "catboost", "numpy"):
         old, new = saved.get(lib), current.get(lib)
         if old and new and old.split(".")[:2] != new.split(".")[:2]:
             raise ValueError(
@@ -215,8 +215,19 @@ def library_versions() -> dict[str, str]:
         "rdkit": rdkit.__version__,
         "scikit-learn": sklearn.__version__,
         "lightgbm": lightgbm.__version__,
+        "catboost": _installed_version("catboost"),
         "numpy": np.__version__,
     }
+
+
+def _installed_version(package: str) -> str:
+    """Version from the package metadata, without importing it ("" when absent)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return ""
 
 
 def hash_training_data(smiles: Sequence[str], y: np.ndarray) -> str:
