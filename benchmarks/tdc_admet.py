@@ -73,18 +73,36 @@ def fit_and_score(
         X = cached_features(name, smiles, FEATURE_SETS[FEATURES])
     n_tv = len(train_val)
     X_tv, X_te = X[:n_tv], X[n_tv:]
-    y_tv, y_te = train_val.Y.to_numpy(float), test.Y.to_numpy(float)
+    y_tv = train_val.Y.to_numpy(float)
     # a seeded 5-fold scaffold-CV ensemble at every size (benchmarks/large_set_ensemble.py);
     # validation scores are out-of-fold over train_val
     folds = assign_folds(scaffold_groups(train_val.Drug.tolist()), 5, seed)
-    valid = np.ones(n_tv, dtype=bool)
     start = time.time()
     model = GBMModel(task=task, features=FEATURES, seed=seed, n_jobs=N_JOBS)
     model.fit_features(X_tv, y_tv, train_val.Drug.tolist(), folds=folds)
+    result = score_model(name, metric_name, model, y_tv, test, X_te, seed, extra_metrics)
+    result["fit_seconds"] = round(time.time() - start, 1)
+    if save_model:
+        save(model, name, seed)
+    return result
+
+
+def score_model(
+    name: str,
+    metric_name: str,
+    model: GBMModel,
+    y_tv: np.ndarray,
+    test: pd.DataFrame,
+    X_te: np.ndarray,
+    seed: int,
+    extra_metrics: tuple[str, ...] = (),
+) -> dict:
+    """The benchmark record of a fitted model: OOF validation and test scores, coverage."""
+    task = model.fitted_task
+    y_te = test.Y.to_numpy(float)
     sim = model._similarity(test.Drug.tolist())
     mean, std = model.predict_features(X_te, sim)
-    valid_pred = model.oof[valid]
-    valid_y = y_tv[valid]
+    valid_pred = model.oof
     if task == "regression":
         valid_pred = model._inverse_y(valid_pred)
     result = {
@@ -93,13 +111,12 @@ def fit_and_score(
         "task": task,
         "metric": metric_name,
         "test": metric(metric_name, y_te, mean),
-        "valid": metric(metric_name, valid_y, valid_pred),
+        "valid": metric(metric_name, y_tv, valid_pred),
         "n_folds": len(model.members),
-        "n_train": int((~valid).sum()) if len(model.members) == 1 else n_tv,
-        "n_valid": int(valid.sum()),
+        "n_train": len(y_tv),
+        "n_valid": len(y_tv),
         "n_test": len(y_te),
-        "best_iteration": int(model.members[0].best_iteration_ or 0),
-        "fit_seconds": round(time.time() - start, 1),
+        "booster": getattr(model, "booster", "lightgbm"),
     }
     for extra in extra_metrics:
         result[f"test_{extra}"] = metric(extra, y_te, mean)
@@ -110,12 +127,14 @@ def fit_and_score(
 
         result["coverage_90"] = float(np.mean((y_te >= lo) & (y_te <= hi)))
         result["spearman_uncertainty_abs_error"] = float(spearmanr(std, err).statistic)
-    if save_model:
-        MODELS.mkdir(parents=True, exist_ok=True)
-        import joblib
-
-        joblib.dump(model, MODELS / f"{name}_seed{seed}.joblib", compress=3)
     return result
+
+
+def save(model: GBMModel, name: str, seed: int, folder: Path = MODELS) -> None:
+    import joblib
+
+    folder.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, folder / f"{name}_seed{seed}.joblib", compress=3)
 
 
 LEADERBOARD = HERE / "anchors" / "tdc_admet_leaderboard.csv"
