@@ -41,6 +41,13 @@ from drugloop.models.gbm import GBMModel  # noqa: E402
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "results" / "tdc_admet"
 MODELS = HERE / ".cache" / "tdc_models"
+
+
+def models_dir(booster: str = "lightgbm") -> Path:
+    """Where the seed-1 models of a booster recipe are kept for the panel export."""
+    return MODELS if booster == "lightgbm" else HERE / ".cache" / f"tdc_models_{booster}"
+
+
 FEATURES = "default"
 N_JOBS = 1  # one thread per process: two processes share the two cores without OpenMP spinning
 warnings.filterwarnings("ignore")
@@ -62,6 +69,7 @@ def fit_and_score(
     save_model: bool = True,
     X: np.ndarray | None = None,
     extra_metrics: tuple[str, ...] = (),
+    booster: str = "lightgbm",
 ) -> dict:
     """The one recipe: fit ``gbm`` on train_val (columns Drug, Y), score the test set.
 
@@ -78,12 +86,12 @@ def fit_and_score(
     # validation scores are out-of-fold over train_val
     folds = assign_folds(scaffold_groups(train_val.Drug.tolist()), 5, seed)
     start = time.time()
-    model = GBMModel(task=task, features=FEATURES, seed=seed, n_jobs=N_JOBS)
+    model = GBMModel(task=task, features=FEATURES, seed=seed, n_jobs=N_JOBS, booster=booster)
     model.fit_features(X_tv, y_tv, train_val.Drug.tolist(), folds=folds)
     result = score_model(name, metric_name, model, y_tv, test, X_te, seed, extra_metrics)
     result["fit_seconds"] = round(time.time() - start, 1)
     if save_model:
-        save(model, name, seed)
+        save(model, name, seed, models_dir(booster))
     return result
 
 
@@ -280,7 +288,7 @@ def merge() -> None:
     print("\n".join(lines))
 
 
-def export(seed: int = 1) -> None:
+def export(seed: int = 1, booster: str = "lightgbm") -> None:
     """Ship the seed's models (trained on train_val only) as the bundled ADMET panel."""
     import joblib
 
@@ -288,14 +296,14 @@ def export(seed: int = 1) -> None:
 
     models, train_smiles = {}, {}
     for name in ENDPOINTS:
-        path = MODELS / f"{name}_seed{seed}.joblib"
+        path = models_dir(booster) / f"{name}_seed{seed}.joblib"
         if not path.exists():
             raise SystemExit(f"{path} missing: run the benchmark for seed {seed} first")
         models[name] = joblib.load(path)
         train_smiles[name] = load_endpoint(name)[0].Drug.tolist()
     from tox21 import panel_members  # Tox21 and ClinTox: benchmarks/tox21.py
 
-    for name, (model, smiles) in panel_members(seed).items():
+    for name, (model, smiles) in panel_members(seed, booster).items():
         models[name], train_smiles[name] = model, smiles
     out = export_panel(models, train_smiles)
     print(f"panel written to {out}")
@@ -311,12 +319,15 @@ def main() -> None:
         action="store_true",
         help="write the seed-1 models to data/admet/ (the shipped panel)",
     )
+    parser.add_argument(
+        "--booster", default="lightgbm", help="--export-panel: the recipe whose models to ship"
+    )
     args = parser.parse_args()
     if tdc_dir() is None:
         print("shared data not found; skipping")
         return
     if args.export_panel:
-        export()
+        export(booster=args.booster)
         return
     if not args.merge:
         OUT.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ split: indicative only).
 
     .venv/bin/python benchmarks/tox21.py [--tasks NR-AR ...] [--seeds 1 2 3 4 5]
     .venv/bin/python benchmarks/tox21.py --merge
+    .venv/bin/python benchmarks/tox21.py --booster both [--seeds 1]  # results/tox21/both/
 
 Each (assay, seed) is cached in ``results/tox21/``; the seed-1 models are kept for the panel
 (``tdc_admet.py --export-panel`` ships them beside the TDC endpoints).
@@ -28,7 +29,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from feature_cache import cached_features  # noqa: E402
-from tdc_admet import FEATURES, MODELS, fit_and_score  # noqa: E402
+from tdc_admet import FEATURES, fit_and_score, models_dir  # noqa: E402
 from tdc_data import scaffold_split  # noqa: E402
 
 from drugloop.models.chemprop_model import parses  # noqa: E402
@@ -70,7 +71,11 @@ def features(dataset: str, smiles: list[str]) -> np.ndarray:
     return cached_features(f"moleculenet-{dataset}", smiles, FEATURE_SETS[FEATURES])
 
 
-def run_one(task: str, seed: int) -> dict:
+def results_dir(booster: str = "lightgbm") -> Path:
+    return OUT if booster == "lightgbm" else OUT / booster
+
+
+def run_one(task: str, seed: int, booster: str = "lightgbm") -> dict:
     train_val, test, X = split(task, seed)
     result = fit_and_score(
         f"tox_{task}",
@@ -82,6 +87,7 @@ def run_one(task: str, seed: int) -> dict:
         save_model=seed == 1,
         X=X,
         extra_metrics=("auprc",),
+        booster=booster,
     )
     result["endpoint"] = task
     result["n_labelled"] = len(train_val) + len(test)
@@ -100,26 +106,31 @@ def split(task: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]
     return train_val, data[is_test].reset_index(drop=True), X_all[labelled][order]
 
 
-def panel_members(seed: int = 1) -> dict[str, tuple[object, list[str]]]:
+def panel_members(seed: int = 1, booster: str = "lightgbm") -> dict[str, tuple[object, list[str]]]:
     """Panel endpoint name → (the seed's saved model, its training SMILES), for the export."""
     import joblib
 
     members = {}
     for task in TASKS:
-        path = MODELS / f"tox_{task}_seed{seed}.joblib"
+        path = models_dir(booster) / f"tox_{task}_seed{seed}.joblib"
         if not path.exists():
-            raise SystemExit(f"{path} missing: run benchmarks/tox21.py --seeds {seed} first")
+            raise SystemExit(
+                f"{path} missing: run benchmarks/tox21.py --seeds {seed} --booster {booster} first"
+            )
         name = task if task in CLINTOX else f"Tox21_{task}"
         members[name] = (joblib.load(path), split(task, seed)[0].Drug.tolist())
     return members
 
 
-def merge() -> None:
+def merge(booster: str = "lightgbm") -> None:
     meta = pd.read_csv(shared_data_dir() / "tdc_admet_group" / "admet_ai_admet_metadata.csv")
     meta = meta.set_index("id")
     rows = []
     for task in TASKS:
-        runs = [json.loads(p.read_text()) for p in sorted(OUT.glob(f"{task}_seed*.json"))]
+        runs = [
+            json.loads(p.read_text())
+            for p in sorted(results_dir(booster).glob(f"{task}_seed*.json"))
+        ]
         if not runs:
             continue
         auroc = np.array([r["test"] for r in runs])
@@ -151,7 +162,8 @@ def merge() -> None:
         "beats_admet_ai_auroc": sum(r.get("beats_admet_ai_auroc", False) for r in rows),
         "comparable_to_admet_ai": sum("admet_ai_auroc" in r for r in rows),
     }
-    (HERE / "results" / "tox21.json").write_text(
+    stem = "tox21" if booster == "lightgbm" else f"tox21_{booster}"
+    (HERE / "results" / f"{stem}.json").write_text(
         json.dumps({"summary": summary, "assays": rows}, indent=2)
     )
     lines = [
@@ -182,7 +194,7 @@ def merge() -> None:
             f"{ai} | {ai_pr} |"
         )
     lines += ["", "✓ = drugloop's mean test AUROC at or above ADMET-AI's."]
-    (HERE / "results" / "tox21.md").write_text("\n".join(lines) + "\n")
+    (HERE / "results" / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
@@ -191,25 +203,27 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="*", default=TASKS)
     parser.add_argument("--seeds", nargs="*", type=int, default=[1, 2, 3, 4, 5])
     parser.add_argument("--merge", action="store_true", help="only merge cached results")
+    parser.add_argument("--booster", default="lightgbm", help="gbm booster: lightgbm|catboost|both")
     args = parser.parse_args()
+    out = results_dir(args.booster)
     if shared_data_dir() is None:
         print("shared data not found; skipping")
         return
     if not args.merge:
-        OUT.mkdir(parents=True, exist_ok=True)
+        out.mkdir(parents=True, exist_ok=True)
         for seed in args.seeds:
             for task in args.tasks:
-                path = OUT / f"{task}_seed{seed}.json"
+                path = out / f"{task}_seed{seed}.json"
                 if path.exists():
                     continue
-                result = run_one(task, seed)
+                result = run_one(task, seed, args.booster)
                 path.write_text(json.dumps(result, indent=2))
                 print(
                     f"{task} seed {seed}: AUROC {result['test']:.3f} "
                     f"AUPRC {result['test_auprc']:.3f} ({result['fit_seconds']} s)",
                     flush=True,
                 )
-    merge()
+    merge(args.booster)
 
 
 if __name__ == "__main__":
