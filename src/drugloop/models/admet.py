@@ -294,9 +294,14 @@ def _serialized_members(members: Sequence[object]) -> dict[str, list]:
         cat = next((m for m in parts if not hasattr(m, "booster_")), None)
         out["boosters"].append(lgbm.booster_.model_to_string() if lgbm is not None else "")
         out["iterations"].append(iterations(lgbm) if lgbm is not None else 0)
-        blob = b"" if cat is None else cat._serialize_model()
+        blob, trees = b"", 0
+        if cat is not None:  # ship only the trees it predicts with
+            trees = iterations(cat)
+            used = cat.copy()
+            used.shrink(ntree_end=trees)
+            blob = used._serialize_model()
         out["catboost"].append(base64.b64encode(blob).decode())
-        out["cb_iterations"].append(iterations(cat) if cat is not None else 0)
+        out["cb_iterations"].append(trees)
     if not any(out["catboost"]):
         del out["catboost"], out["cb_iterations"]
     return out
