@@ -189,13 +189,14 @@ def _admet_ai_rank_bound(row: dict) -> None:
         row["beats_admet_ai"] = True
 
 
-def merge() -> None:
+def merge(runs_dir: Path = OUT, stem: str = "tdc_admet", recipe: str = "") -> None:
+    """Table from the cached runs in ``runs_dir`` → ``results/<stem>.{json,md}``."""
     meta = pd.read_csv(tdc_dir() / "admet_ai_admet_metadata.csv").set_index("id")
     board = pd.read_csv(LEADERBOARD).set_index("endpoint") if LEADERBOARD.exists() else None
     overlap = scaffold_overlap()
     rows = []
     for name, (task, metric_name) in ENDPOINTS.items():
-        runs = [json.loads(p.read_text()) for p in sorted(OUT.glob(f"{name}_seed*.json"))]
+        runs = [json.loads(p.read_text()) for p in sorted(runs_dir.glob(f"{name}_seed*.json"))]
         if not runs:
             continue
         scores = np.array([r["test"] for r in runs])
@@ -237,11 +238,11 @@ def merge() -> None:
         ),
         "at_or_above_leaderboard_best": sum(r.get("beats_leaderboard_best", False) for r in rows),
     }
-    (HERE / "results" / "tdc_admet.json").write_text(
+    (HERE / "results" / f"{stem}.json").write_text(
         json.dumps({"summary": summary, "endpoints": rows}, indent=2)
     )
     lines = [
-        "# TDC ADMET Benchmark Group — drugloop gbm",
+        f"# TDC ADMET Benchmark Group — drugloop gbm{recipe}",
         "",
         "Command: `.venv/bin/python benchmarks/tdc_admet.py && .venv/bin/python "
         "benchmarks/tdc_admet.py --merge`",
@@ -284,7 +285,7 @@ def merge() -> None:
             f"{r['test_scaffolds_seen_in_train_val']:.2f} |"
         )
     lines += ["", "✓ = drugloop better than ADMET-AI; ★ = at or above the leaderboard best."]
-    (HERE / "results" / "tdc_admet.md").write_text("\n".join(lines) + "\n")
+    (HERE / "results" / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
