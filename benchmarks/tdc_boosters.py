@@ -178,8 +178,8 @@ def main() -> None:
         merge()
         return
     OUT.mkdir(parents=True, exist_ok=True)
-    for name in args.endpoints:
-        for seed in args.seeds:
+    for seed in args.seeds:  # every endpoint's seed 1 first: partial runs stay useful
+        for name in args.endpoints:
             path = OUT / f"{name}_seed{seed}.json"
             if path.exists():
                 continue
