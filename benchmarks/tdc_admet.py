@@ -32,7 +32,14 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from feature_cache import cached_features  # noqa: E402
-from tdc_data import ENDPOINTS, LOWER_IS_BETTER, load_endpoint, metric, tdc_dir  # noqa: E402
+from tdc_data import (  # noqa: E402
+    ENDPOINTS,
+    LOWER_IS_BETTER,
+    load_endpoint,
+    metric,
+    run_cached,
+    tdc_dir,
+)
 
 from drugloop.models.cv_ensemble import assign_folds, scaffold_groups  # noqa: E402
 from drugloop.models.features import FEATURE_SETS  # noqa: E402
@@ -331,15 +338,7 @@ def main() -> None:
         export(booster=args.booster)
         return
     if not args.merge:
-        OUT.mkdir(parents=True, exist_ok=True)
-        for seed in args.seeds:  # all endpoints for seed 1 first: partial runs stay useful
-            for name in args.endpoints:
-                path = OUT / f"{name}_seed{seed}.json"
-                if path.exists():
-                    continue
-                result = run_one(name, seed)
-                path.write_text(json.dumps(result, indent=2))
-                print(json.dumps(result), flush=True)
+        run_cached(OUT, args.endpoints, args.seeds, run_one)
     merge()
 
 

@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import tdc_admet  # noqa: E402
 from feature_cache import cached_features  # noqa: E402
 from tdc_admet import save, score_model  # noqa: E402
-from tdc_data import ENDPOINTS, LOWER_IS_BETTER, load_endpoint, metric  # noqa: E402
+from tdc_data import ENDPOINTS, LOWER_IS_BETTER, load_endpoint, metric, run_cached  # noqa: E402
 
 from drugloop.models.cv_ensemble import assign_folds, scaffold_groups  # noqa: E402
 from drugloop.models.features import FEATURE_SETS  # noqa: E402
@@ -177,15 +177,16 @@ def main() -> None:
     if args.merge:
         merge()
         return
-    OUT.mkdir(parents=True, exist_ok=True)
-    for seed in args.seeds:  # every endpoint's seed 1 first: partial runs stay useful
-        for name in args.endpoints:
-            path = OUT / f"{name}_seed{seed}.json"
-            if path.exists():
-                continue
-            result = run_one(name, seed)
-            path.write_text(json.dumps(result, indent=2))
-            print(name, seed, {k: round(v, 3) for k, v in result.items() if k.startswith("valid")})
+    run_cached(
+        OUT,
+        args.endpoints,
+        args.seeds,
+        run_one,
+        lambda r: (
+            f"{r['endpoint']} {r['seed']} "
+            + str({k: round(v, 3) for k, v in r.items() if k.startswith("valid")})
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -94,3 +96,25 @@ def scaffold_split(smiles: list[str], seed: int, frac_valid: float = 0.125) -> n
         if valid.sum() >= target:
             break
     return valid
+
+
+def run_cached(
+    out: Path,
+    names: Sequence[str],
+    seeds: Sequence[int],
+    run: Callable[[str, int], dict],
+    describe: Callable[[dict], str] = json.dumps,
+) -> None:
+    """Run each (name, seed) not yet cached as ``out/<name>_seed<seed>.json``.
+
+    Seeds outermost: every name's first seed comes first, so a partial run covers them all.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    for seed in seeds:
+        for name in names:
+            path = out / f"{name}_seed{seed}.json"
+            if path.exists():
+                continue
+            result = run(name, seed)
+            path.write_text(json.dumps(result, indent=2))
+            print(describe(result), flush=True)

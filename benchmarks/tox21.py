@@ -30,7 +30,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from feature_cache import cached_features  # noqa: E402
 from tdc_admet import FEATURES, fit_and_score, models_dir  # noqa: E402
-from tdc_data import scaffold_split  # noqa: E402
+from tdc_data import run_cached, scaffold_split  # noqa: E402
 
 from drugloop.models.chemprop_model import parses  # noqa: E402
 from drugloop.models.features import FEATURE_SETS  # noqa: E402
@@ -210,19 +210,16 @@ def main() -> None:
         print("shared data not found; skipping")
         return
     if not args.merge:
-        out.mkdir(parents=True, exist_ok=True)
-        for seed in args.seeds:
-            for task in args.tasks:
-                path = out / f"{task}_seed{seed}.json"
-                if path.exists():
-                    continue
-                result = run_one(task, seed, args.booster)
-                path.write_text(json.dumps(result, indent=2))
-                print(
-                    f"{task} seed {seed}: AUROC {result['test']:.3f} "
-                    f"AUPRC {result['test_auprc']:.3f} ({result['fit_seconds']} s)",
-                    flush=True,
-                )
+        run_cached(
+            out,
+            args.tasks,
+            args.seeds,
+            lambda task, seed: run_one(task, seed, args.booster),
+            lambda r: (
+                f"{r['endpoint']} seed {r['seed']}: AUROC {r['test']:.3f} "
+                f"AUPRC {r['test_auprc']:.3f} ({r['fit_seconds']} s)"
+            ),
+        )
     merge(args.booster)
 
 
