@@ -285,13 +285,13 @@ def _serialized_members(members: Sequence[object]) -> dict[str, list]:
     """
     import base64
 
-    from drugloop.models.gbm import iterations
+    from drugloop.models.gbm import is_lightgbm, iterations
 
     out: dict[str, list] = {"boosters": [], "iterations": [], "catboost": [], "cb_iterations": []}
     for member in members:
         parts = member if isinstance(member, tuple) else (member,)
-        lgbm = next((m for m in parts if hasattr(m, "booster_")), None)
-        cat = next((m for m in parts if not hasattr(m, "booster_")), None)
+        lgbm = next((m for m in parts if is_lightgbm(m)), None)
+        cat = next((m for m in parts if not is_lightgbm(m)), None)
         out["boosters"].append(lgbm.booster_.model_to_string() if lgbm is not None else "")
         out["iterations"].append(iterations(lgbm) if lgbm is not None else 0)
         blob, trees = b"", 0

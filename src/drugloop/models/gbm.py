@@ -146,10 +146,10 @@ class GBMModel(CVEnsembleModel):
         oof = np.full(len(y), np.nan)
         self.members = []
         kinds = ("lightgbm", "catboost") if self.booster == "both" else (self.booster,)
+        fit = {"lightgbm": self._fit_lightgbm, "catboost": self._fit_catboost}
         for k in np.unique(folds[folds >= 0]):
             train, held = folds != k, folds == k
             seed = self.seed + int(k)
-            fit = {"lightgbm": self._fit_lightgbm, "catboost": self._fit_catboost}
             pair = [fit[kind](X[train], y[train], X[held], y[held], seed) for kind in kinds]
             member = pair[0] if len(pair) == 1 else tuple(pair)
             self.members.append(member)
@@ -199,7 +199,7 @@ class GBMModel(CVEnsembleModel):
         if isinstance(member, tuple):  # booster="both": the pair's mean
             return np.mean([self._raw_member(est, X) for est in member], axis=0)
         it = iterations(member)
-        if hasattr(member, "booster_"):  # LightGBM
+        if is_lightgbm(member):
             if self.fitted_task == "classification":
                 return member.predict_proba(X, num_iteration=it)[:, 1]
             return member.predict(X, num_iteration=it)
@@ -247,12 +247,17 @@ class GBMModel(CVEnsembleModel):
         return self.interval_from_mean(self.member_predictions(X).mean(axis=0), similarity)
 
 
+def is_lightgbm(est: Any) -> bool:
+    """LightGBM estimator (else CatBoost): the two boosters a member can hold."""
+    return hasattr(est, "booster_")
+
+
 def iterations(est: Any) -> int:
     """Trees a member predicts with: its best iteration, but at least ``MIN_ROUNDS``.
 
     Small validation folds stop too early on noise.
     """
-    if hasattr(est, "booster_"):  # LightGBM
+    if is_lightgbm(est):
         return max(est.best_iteration_ or 0, min(MIN_ROUNDS, est.booster_.current_iteration()))
     best = est.get_best_iteration()  # CatBoost: 0-based index of the best tree
     return max((best or 0) + 1, min(MIN_ROUNDS, est.tree_count_))
