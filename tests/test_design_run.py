@@ -88,22 +88,32 @@ def test_prior_samples_mostly_valid_unique_smiles() -> None:
 
 
 @needs_prior
-def test_reinvent_tell_raises_likelihood_of_rewarded_molecules() -> None:
+@pytest.mark.parametrize("loss", ["augmented_likelihood", "trajectory_balance"])
+def test_reinvent_tell_favours_rewarded_molecules(loss) -> None:
+    """Both losses raise a rewarded molecule's likelihood more than an unrewarded one's."""
     from drugloop.design.reinvent import Reinvent
 
-    gen = Reinvent(seed=0, augmented_rounds=0, replay_batch=4)
+    gen = Reinvent(seed=0, augmented_rounds=0, replay_batch=4, loss=loss)
     batch = gen.ask(6)
     assert batch and len(set(batch)) == len(batch)
-    target = batch[0]
-    ids, _ = gen.agent.batch([target])
+    ids, _ = gen.agent.batch(batch[:2])
     with torch.no_grad():
-        before = float(gen.agent.log_likelihood(ids))
-    for _ in range(2):
-        gen.tell([target] + batch[1:], [1.0] + [0.0] * (len(batch) - 1))
-        gen._proposed[target] = ids[0]
+        before = gen.agent.log_likelihood(ids)
+    for _ in range(3):
+        gen.tell(batch, [1.0] + [0.0] * (len(batch) - 1))
+        gen._proposed.update({s: row for s, row in zip(batch[:2], ids, strict=True)})
     with torch.no_grad():
-        after = float(gen.agent.log_likelihood(ids))
-    assert after > before
+        gain = gen.agent.log_likelihood(ids) - before
+    assert gain[0] > 0 and gain[0] > gain[1]
+    if loss == "trajectory_balance":
+        assert float(gen.log_z.detach()) > 0  # log Z moves towards beta * score - log P
+
+
+def test_reinvent_rejects_an_unknown_loss() -> None:
+    from drugloop.design.reinvent import Reinvent
+
+    with pytest.raises(ValueError, match="trajectory_balance"):
+        Reinvent(loss="policy_gradient")
 
 
 @needs_prior

@@ -10,6 +10,13 @@ PMO literature shows help sample efficiency:
 * **augmented memory** (Guo & Schwaller 2023): extra updates on the replay buffer written as
   randomized SMILES, reusing each expensive score several times.
 
+``loss="trajectory_balance"`` swaps the augmented likelihood for the GFlowNet trajectory-balance
+objective of Genetic GFN (Kim et al. 2024): ``(log Z + log P_agent(x) - beta * score(x))²`` with a
+learned ``log Z`` (started at the first batch's mean of ``beta * score - log P``, so it does not
+spend its first updates raising every sample's likelihood) and a KL penalty towards the prior.
+A SMILES string is one trajectory, so the
+agent learns to sample molecules in proportion to ``exp(beta * score)`` rather than to maximize.
+
 Invalid samples are learned from with score 0 but never returned by ``ask``.
 """
 
@@ -18,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -48,7 +56,15 @@ class Reinvent(Generator):
         augmented_rounds: int = 2,
         seed: int = 0,
         threads: int | None = None,
+        loss: Literal["augmented_likelihood", "trajectory_balance"] = "augmented_likelihood",
+        beta: float = 50.0,
+        kl_coefficient: float = 0.01,
+        log_z_learning_rate: float = 0.1,
     ) -> None:
+        if loss not in ("augmented_likelihood", "trajectory_balance"):
+            raise ValueError(
+                f"unknown loss {loss!r}; known: augmented_likelihood, trajectory_balance"
+            )
         if threads:
             torch.set_num_threads(threads)
         torch.manual_seed(seed)
@@ -60,7 +76,15 @@ class Reinvent(Generator):
         self.replay_size = replay_size
         self.replay_batch = replay_batch
         self.augmented_rounds = augmented_rounds
-        self.optimizer = torch.optim.Adam(self.agent.network.parameters(), lr=learning_rate)
+        self.loss = loss
+        self.beta = beta
+        self.kl_coefficient = kl_coefficient
+        self._log_z_ready = False
+        self.log_z = torch.nn.Parameter(torch.zeros(1))
+        groups = [{"params": list(self.agent.network.parameters()), "lr": learning_rate}]
+        if loss == "trajectory_balance":
+            groups.append({"params": [self.log_z], "lr": log_z_learning_rate})
+        self.optimizer = torch.optim.Adam(groups)
         self._rng = np.random.default_rng(seed)
         self._torch_rng = torch.Generator().manual_seed(seed)
         self._seen: set[str] = set()
@@ -149,6 +173,12 @@ class Reinvent(Generator):
         with torch.no_grad():
             prior_ll = self.prior.log_likelihood(ids)
         agent_ll = self.agent.log_likelihood(ids)
+        if self.loss == "trajectory_balance":
+            if not self._log_z_ready:  # data-dependent start: no early push-up of every sample
+                self.log_z.data.fill_(float((self.beta * scores - agent_ll.detach()).mean()))
+                self._log_z_ready = True
+            balance = (self.log_z + agent_ll - self.beta * scores) ** 2
+            return balance + self.kl_coefficient * (agent_ll - prior_ll)
         target = prior_ll + self.sigma * scores
         return (target - agent_ll) ** 2
 
