@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from rdkit import Chem, RDLogger
 
-from drugloop.design import GraphGA, optimize
+from drugloop.design import GraphGA, MMPAnalogs, Portfolio, optimize
 from drugloop.design.safety import SafetyGuard, UnsafeObjectiveError, check_objective
 from drugloop.scoring import build_scoring_function
 
@@ -172,3 +172,21 @@ def test_optimize_withholds_and_counts(guard) -> None:
     out = result.molecules["smiles"].tolist()
     assert not any(guard.withhold(out)), "a withheld molecule reached the output"
     assert np.isfinite(result.molecules["score"]).all()
+
+
+def test_portfolio_scorecard_counts_withheld_apart_from_scored() -> None:
+    """Withheld molecules are told 0 but are not oracle calls: the scorecard keeps them apart."""
+    seeds = ["ClCCSCCCl", "ClCCSCCSCCCl", "CCOP(C)(=O)SCCN(CC)CC", "c1ccccc1CCO", "CCOc1ccccc1"]
+    objective = build_scoring_function({"components": [{"type": "qed"}]})
+    portfolio = Portfolio(
+        {
+            "graph_ga": GraphGA(seeds, population_size=5, offspring_size=20, seed=1),
+            "mmp_analogs": MMPAnalogs(leads=seeds, seed=1),
+        },
+        top_k=10,
+    )
+    result = optimize(portfolio, objective, 60, batch_size=20)
+    cards = portfolio.scorecard()
+    assert result.n_withheld >= 3
+    assert sum(c["scored"] for c in cards) == result.n_oracle_calls == 60
+    assert sum(c["withheld"] for c in cards) == result.n_withheld

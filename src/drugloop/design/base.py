@@ -28,6 +28,11 @@ class Generator(ABC):
     def tell(self, smiles: Sequence[str], scores: np.ndarray) -> None:
         """Scores (higher is better) for molecules, usually the ones just asked."""
 
+    def withheld(self, smiles: Sequence[str]) -> None:
+        """Molecules the safety guard held back: never scored, so learned from as worth 0."""
+        if len(smiles):
+            self.tell(smiles, np.zeros(len(smiles)))
+
 
 GENERATORS: Registry[Generator] = Registry("generator")
 

@@ -161,8 +161,7 @@ def _withhold(
     mask = safety.withhold(fresh)
     if not mask.any():
         return fresh, keys
-    dropped = [s for s, m in zip(fresh, mask, strict=True) if m]
-    generator.tell(dropped, np.zeros(len(dropped)))
+    generator.withheld([s for s, m in zip(fresh, mask, strict=True) if m])
     for key, m in zip(keys, mask, strict=True):
         if m:
             known[key] = 0.0

@@ -29,6 +29,7 @@ class _Card:
     novel: int = 0
     reward: float = 1.0  # discounted top-k entries (optimistic start)
     top_entries: int = 0
+    withheld: int = 0  # held back by the safety guard: never scored
     scores: list[float] = field(default_factory=list)
 
 
@@ -116,6 +117,16 @@ class Portfolio(Generator):
         for generator in self.generators.values():
             generator.tell(smiles, scores)
 
+    def withheld(self, smiles: Sequence[str]) -> None:
+        """Count what the safety guard held back per generator; not scored, so not in ``scored``."""
+        for text in smiles:
+            name = self.origin.get(text)
+            if name is not None and text not in self._counted:
+                self._counted.add(text)
+                self.cards[name].withheld += 1
+        for generator in self.generators.values():
+            generator.withheld(smiles)
+
     def _enters_top(self, score: float, smiles: str) -> bool:
         if len(self._top) < self.top_k:
             heapq.heappush(self._top, (score, smiles))
@@ -150,6 +161,7 @@ class Portfolio(Generator):
                     "uniqueness": card.returned / card.asked if card.asked else float("nan"),
                     "novelty": card.novel / card.scored if card.scored else float("nan"),
                     "mean_score": float(np.mean(card.scores)) if card.scores else float("nan"),
+                    "withheld": card.withheld,
                     "current_share": self.shares()[name],
                 }
             )
