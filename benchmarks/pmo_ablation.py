@@ -30,6 +30,9 @@ Arms:
   instead of REINVENT's augmented likelihood. Why: Genetic GFN (13.59) is a graph GA feeding a
   SMILES model, as the portfolio is; the loss is the main remaining difference.
 
+- ``reinvent_only`` (diagnostic): the language model alone (the portfolio's REINVENT generator with its
+  replay and augmented memory, no GA, no analogs). Why: measures what the portfolio adds over its
+  own language model, and whether the language model itself is the weak link.
 - ``small_batch``: the loop scores 50 molecules per round instead of 100, so every generator
   learns from twice as many, smaller batches (the language model updates twice as often, the GA
   breeds twice as many generations). Why: the AUC rewards early finds, and REINVENT and Genetic
@@ -43,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import sys
 import time
@@ -94,14 +98,14 @@ def _rate_reward() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _without_analogs() -> Iterator[None]:
+def _keep_generators(kept: tuple[str, ...]) -> Iterator[None]:
+    """The default portfolio with only the generators named in ``kept``."""
     from drugloop.design.portfolio import Portfolio
 
     full = Portfolio.__init__
 
     def init(self, generators, *args, **kwargs) -> None:  # noqa: ANN001
-        kept = {name: g for name, g in generators.items() if name != "mmp_analogs"}
-        full(self, kept, *args, **kwargs)
+        full(self, {n: g for n, g in generators.items() if n in kept}, *args, **kwargs)
 
     Portfolio.__init__ = init
     try:
@@ -147,9 +151,10 @@ BATCH_SIZE = {"small_batch": 50}  # molecules scored per round; every other arm 
 ARMS: dict[str, Callable[[], contextlib.AbstractContextManager]] = {
     "canonical_replay": _canonical_replay,
     "rate_reward": _rate_reward,
-    "without_analogs": _without_analogs,
+    "without_analogs": functools.partial(_keep_generators, ("reinvent", "graph_ga")),
     "randomized_prior": _randomized_prior,
     "trajectory_balance": _trajectory_balance,
+    "reinvent_only": functools.partial(_keep_generators, ("reinvent",)),
     "small_batch": contextlib.nullcontext,  # changes only the batch size
 }
 
