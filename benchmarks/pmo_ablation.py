@@ -30,9 +30,9 @@ Arms:
   instead of REINVENT's augmented likelihood. Why: Genetic GFN (13.59) is a graph GA feeding a
   SMILES model, as the portfolio is; the loss is the main remaining difference.
 
-- ``reinvent_only`` (diagnostic): the language model alone (the portfolio's REINVENT generator with its
-  replay and augmented memory, no GA, no analogs). Why: measures what the portfolio adds over its
-  own language model, and whether the language model itself is the weak link.
+- ``reinvent_only`` (diagnostic): the language model alone (the portfolio's REINVENT generator
+  with its replay and augmented memory, no GA, no analogs). Why: measures what the portfolio adds
+  over its own language model, and whether the language model itself is the weak link.
 - ``small_batch``: the loop scores 50 molecules per round instead of 100, so every generator
   learns from twice as many, smaller batches (the language model updates twice as often, the GA
   breeds twice as many generations). Why: the AUC rewards early finds, and REINVENT and Genetic
