@@ -13,6 +13,7 @@ from drugloop.design.clm import (
     LanguageModel,
     Vocabulary,
     _train_cli,
+    extra_molecules,
     length_bucketed,
     lr_factor,
     randomized,
@@ -107,6 +108,27 @@ def test_randomized_training_is_recorded(tmp_path, enamine_smiles) -> None:
     model = LanguageModel.load(out)
     assert model.metadata["randomized"] is True
     assert model.metadata["steps"] == 11
+
+
+def test_extra_corpus_adds_only_molecules_the_corpus_lacks(tmp_path, enamine_smiles) -> None:
+    first, second = enamine_smiles[:200], enamine_smiles[150:]  # 50 molecules in both
+    extra = tmp_path / "extra.smi"
+    extra.write_text("\n".join(second) + "\n")
+    added = extra_molecules(extra, set(first), None, np.random.default_rng(0))
+    assert added == second[50:]
+    sample = extra_molecules(extra, set(first), 60, np.random.default_rng(0))
+    assert len(sample) == len(set(sample)) == 60 and set(sample) <= set(second[50:])
+    corpus = tmp_path / "corpus.smi"
+    corpus.write_text("\n".join(first) + "\n")
+    common = ["train", "--corpus", str(corpus), "--held-out", "50", "--batch-size", "32",
+              "--epochs", "1", "--hidden", "32", "--layers", "1"]  # fmt: skip
+    alone, mixed = tmp_path / "alone.pt", tmp_path / "mixed.pt"
+    _train_cli([*common, "--out", str(alone)])
+    _train_cli([*common, "--out", str(mixed), "--extra-corpus", str(extra), "--extra-limit", "60"])
+    alone_meta, mixed_meta = LanguageModel.load(alone).metadata, LanguageModel.load(mixed).metadata
+    assert (alone_meta["n_train"], mixed_meta["n_train"]) == (150, 210)
+    assert mixed_meta["extra_corpus"] == "extra.smi" and mixed_meta["extra_limit"] == 60
+    assert mixed_meta["steps"] == 7  # 210 training molecules / 32 per batch
 
 
 def test_vocabulary_round_trips_real_smiles(enamine_smiles) -> None:
