@@ -10,7 +10,9 @@ zaleplon_mpo, sitagliptin_mpo and the two isomer tasks).
     .venv/bin/python benchmarks/pmo.py report                        # merges all parts
 
 Each (task, seed) run is cached in benchmarks/results/pmo/TASK_seedN.json, so parts can run
-separately (and on different machines) and merge. AUC top-10 as PMO defines it: the mean of the
+separately (and on different machines) and merge. ``run --prior PATH`` runs with a candidate LM
+prior instead of the shipped one; its parts go to ``results/pmo/candidates/<prior id>/``, the
+report pairs them with the record, and they join the record when that prior is shipped. AUC top-10 as PMO defines it: the mean of the
 10 best scores so far every 100 calls, trapezoids from (0, 0), a run that stops early padded
 with its last value to the budget, the area divided by the budget.
 """
@@ -18,11 +20,13 @@ with its last value to the budget, the area divided by the budget.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +35,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
 PARTS = RESULTS / "pmo"
+CANDIDATES = PARTS / "candidates"
 VENV = ROOT / ".pmo-venv"
 ORACLE = ROOT / "pmo_oracle.py"
 TASKS = (
@@ -122,7 +127,10 @@ def configuration_id() -> str:
 
 
 def _set_aside_stale(current: str) -> None:
-    """Move parts (and checkpoints) of another configuration to ``pmo/stale/<their id>/``."""
+    """Move parts (and checkpoints) of another configuration to ``pmo/stale/<their id>/``.
+
+    Parts a candidate prior ran (``run --prior``) join the record once that prior is shipped.
+    """
     for path in [*PARTS.glob("*_seed*.json"), *PARTS.glob("*_seed*.partial.parquet")]:
         if path.suffix == ".json":
             found = json.loads(path.read_text()).get("configuration_id", "prior-unrecorded")
@@ -134,10 +142,34 @@ def _set_aside_stale(current: str) -> None:
             target.mkdir(parents=True, exist_ok=True)
             path.rename(target / path.name)
             (PARTS / f"{path.name}.id").unlink(missing_ok=True)
+    for path in sorted((CANDIDATES / current).glob("*_seed*.json")):
+        if not (PARTS / path.name).exists():
+            path.rename(PARTS / path.name)
 
 
-def run_part(task: str, seed: int, budget: int, batch_size: int) -> dict:
-    path = PARTS / f"{task}_seed{seed}.json"
+@contextlib.contextmanager
+def _candidate_prior(prior: Path | None) -> Iterator[Path]:
+    """Run with another LM prior; its parts go to ``pmo/candidates/<its id>/``, beside the record.
+
+    Why: a new prior needs all 100 parts (~11 core-hours) before its sum means anything, and
+    the shipped prior's complete record must stay in place while they accumulate.
+    """
+    from drugloop.design import clm
+
+    shipped_path, shipped = clm.DEFAULT_PRIOR, configuration_id()
+    if prior is None:
+        yield PARTS
+        return
+    clm.DEFAULT_PRIOR = prior.resolve()  # default_portfolio reads it at call time
+    try:
+        found = configuration_id()
+        yield PARTS if found == shipped else CANDIDATES / found
+    finally:
+        clm.DEFAULT_PRIOR = shipped_path
+
+
+def run_part(task: str, seed: int, budget: int, batch_size: int, parts: Path = PARTS) -> dict:
+    path = parts / f"{task}_seed{seed}.json"
     if path.exists():
         return json.loads(path.read_text())
     import torch
@@ -165,15 +197,15 @@ def run_part(task: str, seed: int, budget: int, batch_size: int) -> dict:
     )
     generator = default_portfolio(seed=seed)
     started = time.perf_counter()
-    partial = PARTS / f"{task}_seed{seed}.partial.parquet"  # resumes an interrupted part
+    partial = parts / f"{task}_seed{seed}.partial.parquet"  # resumes an interrupted part
     history = pd.read_parquet(partial) if partial.exists() else None
     frames = [history] if history is not None else []
 
     def checkpoint(batch: pd.DataFrame) -> None:
         frames.append(batch)
-        PARTS.mkdir(parents=True, exist_ok=True)
+        parts.mkdir(parents=True, exist_ok=True)
         pd.concat(frames, ignore_index=True).to_parquet(partial, index=False)
-        (PARTS / f"{partial.name}.id").write_text(configuration_id())
+        (parts / f"{partial.name}.id").write_text(configuration_id())
 
     result = optimize(
         generator,
@@ -209,10 +241,10 @@ def run_part(task: str, seed: int, budget: int, batch_size: int) -> dict:
         "generator_calls": frame.loc[ok, "generator"].value_counts().to_dict(),
         "best_smiles": frame.loc[ok].nlargest(3, "oracle_raw")["smiles"].tolist(),
     }
-    PARTS.mkdir(parents=True, exist_ok=True)
+    parts.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(part, indent=2))
     partial.unlink(missing_ok=True)
-    (PARTS / f"{partial.name}.id").unlink(missing_ok=True)
+    (parts / f"{partial.name}.id").unlink(missing_ok=True)
     generator.close() if hasattr(generator, "close") else None
     for weighted in objective.components:
         weighted.component.close()
@@ -271,6 +303,7 @@ def report() -> dict:
         "set_aside_parts": sorted(
             str(p.relative_to(PARTS)) for p in (PARTS / "stale").glob("*/*_seed*.json")
         ),
+        "candidate_priors": _candidates(parts),
         "machine": f"{platform.machine()}, shared 2-core CPU",
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -278,6 +311,33 @@ def report() -> dict:
     (RESULTS / "pmo.md").write_text(_markdown(summary))
     print(_markdown(summary))
     return summary
+
+
+def _candidates(record: list[dict]) -> list[dict]:
+    """Each candidate prior's parts, paired with the record's part of the same task and seed."""
+    shipped = {(p["task"], p["seed"]): p["auc_top10"] for p in record}
+    rows = []
+    for folder in sorted(p for p in CANDIDATES.glob("prior-*") if p.is_dir()):
+        parts = [json.loads(p.read_text()) for p in sorted(folder.glob("*_seed*.json"))]
+        if not parts:
+            continue
+        diffs = [
+            p["auc_top10"] - shipped[(p["task"], p["seed"])]
+            for p in parts
+            if (p["task"], p["seed"]) in shipped
+        ]
+        rows.append(
+            {
+                "configuration_id": folder.name,
+                "parts": len(parts),
+                "tasks_covered": len({p["task"] for p in parts}),
+                "paired_parts": len(diffs),
+                "paired_auc_difference_mean": float(np.mean(diffs)) if diffs else None,
+                "paired_higher": int(sum(d > 0 for d in diffs)),
+                "sum_per_complete_seed": _sums_per_complete_seed(parts),
+            }
+        )
+    return rows
 
 
 def _sums_per_complete_seed(parts: list[dict]) -> dict[str, float]:
@@ -358,6 +418,23 @@ def _markdown(summary: dict) -> str:
             f"{c['share_of_top100']:.2f} | {c['validity']:.2f} |"
             for c in summary["scorecard_over_parts"]
         ]
+    if summary["candidate_priors"]:
+        lines += [
+            "",
+            "Candidate priors (`run --prior`; parts under `results/pmo/candidates/`, not in the "
+            "sum above), paired with this record's part of the same task and seed:",
+            "",
+            "| candidate | parts | tasks | mean AUC difference (paired) | higher | seed sums |",
+            "|---|---|---|---|---|---|",
+        ]
+        for c in summary["candidate_priors"]:
+            mean = c["paired_auc_difference_mean"]
+            sums = ", ".join(f"{k}: {v:.3f}" for k, v in c["sum_per_complete_seed"].items())
+            lines.append(
+                f"| {c['configuration_id']} | {c['parts']} | {c['tasks_covered']}/20 | "
+                f"{'–' if mean is None else f'{mean:+.3f}'} | "
+                f"{c['paired_higher']} of {c['paired_parts']} | {sums or '–'} |"
+            )
     if summary["incomplete_parts"]:
         lines += [
             "",
@@ -392,6 +469,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--budget", type=int, default=10_000)
     parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument(
+        "--prior", type=Path, help="a candidate LM prior (parts kept apart until it is shipped)"
+    )
     args = parser.parse_args()
     if args.command == "setup":
         setup()
@@ -404,14 +484,15 @@ def main() -> None:
     unknown = sorted(set(tasks) - set(TASKS))
     if unknown:
         sys.exit(f"unknown PMO task(s) {unknown}; known: {', '.join(TASKS)}")
-    for seed in args.seeds:
-        for task in tasks:
-            part = run_part(task, seed, args.budget, args.batch_size)
-            print(
-                f"{task} seed {seed}: AUC top-10 {part['auc_top10']:.3f} "
-                f"({part['oracle_calls']} calls, {part['wall_seconds']:.0f} s)",
-                flush=True,
-            )
+    with _candidate_prior(args.prior) as parts:
+        for seed in args.seeds:
+            for task in tasks:
+                part = run_part(task, seed, args.budget, args.batch_size, parts)
+                print(
+                    f"{task} seed {seed}: AUC top-10 {part['auc_top10']:.3f} "
+                    f"({part['oracle_calls']} calls, {part['wall_seconds']:.0f} s)",
+                    flush=True,
+                )
     report()
 
 
