@@ -12,9 +12,11 @@ zaleplon_mpo, sitagliptin_mpo and the two isomer tasks).
 Each (task, seed) run is cached in benchmarks/results/pmo/TASK_seedN.json, so parts can run
 separately (and on different machines) and merge. ``run --prior PATH`` runs with a candidate LM
 prior instead of the shipped one; its parts go to ``results/pmo/candidates/<prior id>/``, the
-report pairs them with the record, and they join the record when that prior is shipped. AUC top-10 as PMO defines it: the mean of the
-10 best scores so far every 100 calls, trapezoids from (0, 0), a run that stops early padded
-with its last value to the budget, the area divided by the budget.
+report pairs them with the record, and they join the record when that prior is shipped.
+
+AUC top-10 as PMO defines it: the mean of the 10 best scores so far every 100 calls, trapezoids
+from (0, 0), a run that stops early padded with its last value to the budget, the area divided
+by the budget.
 """
 
 from __future__ import annotations
