@@ -27,19 +27,28 @@ def main() -> None:
         if r["task"] == "regression":
             by_endpoint.setdefault(r["endpoint"], []).append(r)
     for name, runs in by_endpoint.items():
-        rows.append({
-            "benchmark": "TDC ADMET", "dataset": name, "runs": len(runs),
-            "coverage_90": float(np.mean([r["coverage_90"] for r in runs])),
-            "spearman_uncertainty_abs_error": float(
-                np.mean([r["spearman_uncertainty_abs_error"] for r in runs])),
-        })
+        rows.append(
+            {
+                "benchmark": "TDC ADMET",
+                "dataset": name,
+                "runs": len(runs),
+                "coverage_90": float(np.mean([r["coverage_90"] for r in runs])),
+                "spearman_uncertainty_abs_error": float(
+                    np.mean([r["spearman_uncertainty_abs_error"] for r in runs])
+                ),
+            }
+        )
     for path in sorted((RESULTS / "moleculeace").glob("*.json")):
         r = json.loads(path.read_text())
-        rows.append({
-            "benchmark": "MoleculeACE", "dataset": r["target"], "runs": 1,
-            "coverage_90": r["coverage_90"],
-            "spearman_uncertainty_abs_error": r["spearman_uncertainty_abs_error"],
-        })
+        rows.append(
+            {
+                "benchmark": "MoleculeACE",
+                "dataset": r["target"],
+                "runs": 1,
+                "coverage_90": r["coverage_90"],
+                "spearman_uncertainty_abs_error": r["spearman_uncertainty_abs_error"],
+            }
+        )
     cov = np.array([r["coverage_90"] for r in rows])
     rho = np.array([r["spearman_uncertainty_abs_error"] for r in rows])
     summary = {
@@ -50,7 +59,8 @@ def main() -> None:
         "mean_spearman_uncertainty_abs_error": float(rho.mean()) if rows else None,
     }
     (RESULTS / "calibration.json").write_text(
-        json.dumps({"summary": summary, "datasets": rows}, indent=2))
+        json.dumps({"summary": summary, "datasets": rows}, indent=2)
+    )
     lines = [
         "# Calibration of regression uncertainty (90% conformal intervals)",
         "",
@@ -63,8 +73,10 @@ def main() -> None:
         "|---|---|---|---|---|",
     ]
     for r in rows:
-        lines.append(f"| {r['benchmark']} | {r['dataset']} | {r['runs']} | "
-                     f"{r['coverage_90']:.3f} | {r['spearman_uncertainty_abs_error']:.3f} |")
+        lines.append(
+            f"| {r['benchmark']} | {r['dataset']} | {r['runs']} | "
+            f"{r['coverage_90']:.3f} | {r['spearman_uncertainty_abs_error']:.3f} |"
+        )
     (RESULTS / "calibration.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -72,7 +72,9 @@ def merge(data: Path) -> None:
         "mean_coverage_90": float(np.mean([r["coverage_90"] for r in rows])) if rows else None,
         "mean_spearman_uncertainty_abs_error": float(
             np.mean([r["spearman_uncertainty_abs_error"] for r in rows])
-        ) if rows else None,
+        )
+        if rows
+        else None,
     }
     (HERE / "results" / "moleculeace.json").write_text(
         json.dumps({"summary": summary, "targets": rows}, indent=2)

@@ -42,11 +42,17 @@ N_FOLDS = 5
 # Ablations: the learned ranker retrained with feature groups zeroed (train and test alike).
 ABLATIONS = {
     "learned_without_related_drugs": ["related_drugs", "log_rwr_drugs"],
-    "learned_without_any_drug_knowledge": ["related_drugs", "log_rwr_drugs", "log_n_drugs",
-                                           "tractability"],
+    "learned_without_any_drug_knowledge": [
+        "related_drugs",
+        "log_rwr_drugs",
+        "log_n_drugs",
+        "tractability",
+    ],
 }
 ANCHORS = {  # from the issue, measured on exactly this data (mean over ~70 diseases)
-    "harmonic_direct": 0.02, "ppi_degree": 0.02, "propagation": 0.03,
+    "harmonic_direct": 0.02,
+    "ppi_degree": 0.02,
+    "propagation": 0.03,
     "propagation_x_tractability": 0.11,
 }
 
@@ -69,8 +75,9 @@ def disease_frame(kb, doid: str, excluded: set[str], base: dict) -> pd.DataFrame
     disease = kb.diseases.resolve(doid)
     ctx = RankContext(kb, disease, excluded)
     if doid not in base:
-        results = {n: CHANNELS.create(n).compute(ctx) for n in EVIDENCE_CHANNELS
-                   if n not in DRUG_CHANNELS}
+        results = {
+            n: CHANNELS.create(n).compute(ctx) for n in EVIDENCE_CHANNELS if n not in DRUG_CHANNELS
+        }
         base[doid] = (results, dict(ctx.cache))
     results, cache = base[doid]
     ctx.cache.update(cache)
@@ -78,8 +85,9 @@ def disease_frame(kb, doid: str, excluded: set[str], base: dict) -> pd.DataFrame
     return feature_frame(ctx, results, kb.gene_universe)
 
 
-def fold_frames(kb, doids: list[str], fold: int | None, test: list[str], base: dict
-                ) -> dict[str, pd.DataFrame]:
+def fold_frames(
+    kb, doids: list[str], fold: int | None, test: list[str], base: dict
+) -> dict[str, pd.DataFrame]:
     """Frames for every disease with test-fold drugs (and each disease's own) removed; cached."""
     folder = CACHE / (f"fold{fold}" if fold is not None else "ship")
     folder.mkdir(parents=True, exist_ok=True)
@@ -108,13 +116,17 @@ def metrics(scores: pd.Series, truth: set[str], rng: np.random.Generator) -> dic
     ranks = rank_of(scores, rng)
     pos = ranks[ranks.index.isin(truth)]
     y = scores.index.isin(truth).astype(int)
-    return {"recall@20": float((pos <= 20).mean()), "recall@100": float((pos <= 100).mean()),
-            "auroc": float(roc_auc_score(y, -ranks.to_numpy())), "mrr": float(1 / pos.min())}
+    return {
+        "recall@20": float((pos <= 20).mean()),
+        "recall@100": float((pos <= 100).mean()),
+        "auroc": float(roc_auc_score(y, -ranks.to_numpy())),
+        "mrr": float(1 / pos.min()),
+    }
 
 
 def baselines(frame: pd.DataFrame, rng: np.random.Generator) -> dict[str, pd.Series]:
     drug_hit = (frame.log_n_drugs > 0).astype(float)
-    rwr = 10 ** frame.log_rwr_disease
+    rwr = 10**frame.log_rwr_disease
     return {
         "random": pd.Series(rng.random(len(frame)), index=frame.index),
         "ppi_degree": frame.log_degree,
@@ -148,10 +160,15 @@ def run(ship: bool) -> dict:
             mrng = np.random.default_rng(int(doid.split(":")[1]))
             methods = baselines(frame, mrng)
             for name, (model, cols) in models.items():
-                methods[name] = learned_scores(frame.assign(**{c: 0.0 for c in cols}),
-                                               model.booster_)
-            row = {"doid": doid, "disease": kb.diseases.resolve(doid).name, "fold": k,
-                   "n_targets": len(truth[doid])}
+                methods[name] = learned_scores(
+                    frame.assign(**{c: 0.0 for c in cols}), model.booster_
+                )
+            row = {
+                "doid": doid,
+                "disease": kb.diseases.resolve(doid).name,
+                "fold": k,
+                "n_targets": len(truth[doid]),
+            }
             for name, scores in methods.items():
                 for metric, value in metrics(scores, truth[doid], mrng).items():
                     row[f"{name}/{metric}"] = value
@@ -160,10 +177,13 @@ def run(ship: bool) -> dict:
     table = pd.DataFrame(per_disease)
     summary = table.drop(columns=["doid", "disease", "fold", "n_targets"]).mean()
     result = {
-        "n_diseases": len(doids), "median_targets": float(table.n_targets.median()),
-        "n_genes_ranked": len(kb.gene_universe), "folds": N_FOLDS,
+        "n_diseases": len(doids),
+        "median_targets": float(table.n_targets.median()),
+        "n_genes_ranked": len(kb.gene_universe),
+        "folds": N_FOLDS,
         "summary": {k: round(float(v), 4) for k, v in summary.items()},
-        "anchors_recall@20": ANCHORS, "per_disease": per_disease,
+        "anchors_recall@20": ANCHORS,
+        "per_disease": per_disease,
     }
     if ship:
         frames = fold_frames(kb, doids, None, [], base)
@@ -175,25 +195,37 @@ def run(ship: bool) -> dict:
 
 
 def markdown(result: dict) -> str:
-    methods = ["random", "ppi_degree", "harmonic_direct", "propagation",
-               "propagation_x_tractability", "harmonic_all_channels", "learned_lambdarank",
-               *ABLATIONS]
+    methods = [
+        "random",
+        "ppi_degree",
+        "harmonic_direct",
+        "propagation",
+        "propagation_x_tractability",
+        "harmonic_all_channels",
+        "learned_lambdarank",
+        *ABLATIONS,
+    ]
     s = result["summary"]
     lines = [
-        "# Target recovery (PharmacotherapyDB DM drugs → DrugCentral efficacy targets)", "",
+        "# Target recovery (PharmacotherapyDB DM drugs → DrugCentral efficacy targets)",
+        "",
         f"{result['n_diseases']} diseases, median {result['n_targets_median']:.0f} targets, "
         f"{result['n_genes_ranked']} genes ranked per disease; each disease ranked without its "
         f"own drugs' targets; learned ranker: {result['folds']}-fold CV grouped by disease "
-        "(test diseases' drugs removed from every disease's features in that fold).", "",
+        "(test diseases' drugs removed from every disease's features in that fold).",
+        "",
         "| method | recall@20 | recall@100 | AUROC | MRR | diseases with a target in top 20 "
         "| issue anchor recall@20 |",
-        "|---|---|---|---|---|---|---|"]
+        "|---|---|---|---|---|---|---|",
+    ]
     per = pd.DataFrame(result["per_disease"])
     for m in methods:
         anchor = result["anchors_recall@20"].get(m, "")
         hit = (per[m + "/recall@20"] > 0).sum()
-        lines.append(f"| {m} | {s[m + '/recall@20']:.3f} | {s[m + '/recall@100']:.3f} | "
-                     f"{s[m + '/auroc']:.3f} | {s[m + '/mrr']:.3f} | {hit}/{len(per)} | {anchor} |")
+        lines.append(
+            f"| {m} | {s[m + '/recall@20']:.3f} | {s[m + '/recall@100']:.3f} | "
+            f"{s[m + '/auroc']:.3f} | {s[m + '/mrr']:.3f} | {hit}/{len(per)} | {anchor} |"
+        )
     lines += ["", "Command: `.venv/bin/python benchmarks/target_recovery.py --ship`", ""]
     return "\n".join(lines)
 
@@ -201,8 +233,11 @@ def markdown(result: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ship", action="store_true", help="train + save the shipped ranker")
-    parser.add_argument("--fresh", action="store_true",
-                        help="drop cached feature frames (needed after changing channels/features)")
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="drop cached feature frames (needed after changing channels/features)",
+    )
     args = parser.parse_args()
     if args.fresh and CACHE.exists():
         shutil.rmtree(CACHE)

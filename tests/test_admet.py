@@ -180,9 +180,7 @@ def test_stale_or_corrupted_training_fingerprints(tmp_path):
         _train_fingerprints(tmp_path)
 
 
-def test_exported_panel_predicts_like_its_models_and_re_exports_identically(
-    tmp_path, bundled_data
-):
+def test_exported_panel_predicts_like_its_models_and_re_exports_identically(tmp_path, bundled_data):
     """``export_panel`` (what the TDC benchmark ships) round-trips a fitted model, and
     exporting the same models again leaves every file byte-identical and untouched."""
     from drugloop.models import create_model
@@ -192,8 +190,9 @@ def test_exported_panel_predicts_like_its_models_and_re_exports_identically(
     train, test = df.smiles[:120].tolist(), df.smiles[120:].tolist()
     y = df["y [pEC50/pKi]"].to_numpy()[:120]
     model = create_model("gbm", n_folds=3, max_rounds=80, n_jobs=1).fit(train, y)
-    out = export_panel({"Lipophilicity_AstraZeneca": model}, {"Lipophilicity_AstraZeneca": train},
-                       tmp_path)
+    out = export_panel(
+        {"Lipophilicity_AstraZeneca": model}, {"Lipophilicity_AstraZeneca": train}, tmp_path
+    )
     predicted = AdmetPanel(out, n_jobs=1).predict(test + ["not a molecule"])
     np.testing.assert_allclose(predicted.logd74[:-1], model.predict(test).mean, rtol=1e-6)
     assert predicted.error.iloc[-1] and np.isnan(predicted.logd74.iloc[-1])

@@ -153,7 +153,11 @@ def test_delimiter_is_sniffed_from_the_header(tmp_path, delimiter, suffix, n_col
 
 def test_decimal_commas_are_read_only_in_semicolon_files(tmp_path):
     assert [decimal_comma_to_point(c) for c in ["5,3", " >10,25 ", "1,2,3", "CC(C)O", "5.3"]] == [
-        "5.3", " >10.25 ", "1,2,3", "CC(C)O", "5.3"
+        "5.3",
+        " >10.25 ",
+        "1,2,3",
+        "CC(C)O",
+        "5.3",
     ]
     semi, comma = tmp_path / "a.csv", tmp_path / "b.csv"
     semi.write_text("smiles;pic50;note\nCCO;5,3;a,b\n")

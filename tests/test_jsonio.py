@@ -57,5 +57,8 @@ def test_write_json_creates_folders_and_writes_paths_as_text(tmp_path) -> None:
         tmp_path / "new" / "metrics.json",
     )
     assert json.loads(path.read_text(), parse_constant=_refuse) == {
-        "spearman": None, "n": 3, "file": "a/b.csv", "ok": [1.5]
+        "spearman": None,
+        "n": 3,
+        "file": "a/b.csv",
+        "ok": [1.5],
     }

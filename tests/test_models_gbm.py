@@ -104,8 +104,9 @@ def test_outcome_words_train_a_classifier_but_not_a_potency_column(tmp_path, pim
     potency.loc[potency.index[2], "pki"] = "inactive"
     potency.to_csv(tmp_path / "potency.csv", index=False)
     table = read_training_table(tmp_path / "potency.csv", "smiles", "pki")
-    assert len(table.y) == 39 and "line 4: target value 'inactive' is not a number" in (
-        table.skipped[0]
+    assert (
+        len(table.y) == 39
+        and "line 4: target value 'inactive' is not a number" in (table.skipped[0])
     )
     # the same table as a decimal-comma spreadsheet export (';' fields, '7,25', '>8,5')
     potency.loc[potency.index[0], "pki"] = ">8.5"
@@ -121,14 +122,38 @@ def test_outcome_words_train_a_classifier_but_not_a_potency_column(tmp_path, pim
     runner = CliRunner()
     from drugloop.cli.main import app
 
-    res = runner.invoke(app, ["model", "train", str(tmp_path / "words.csv"), "--smiles-col",
-                              "smiles", "--target-col", "outcome", "--out", str(tmp_path / "m")])
+    res = runner.invoke(
+        app,
+        [
+            "model",
+            "train",
+            str(tmp_path / "words.csv"),
+            "--smiles-col",
+            "smiles",
+            "--target-col",
+            "outcome",
+            "--out",
+            str(tmp_path / "m"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     labels = np.where(test.pki > train.pki.median(), "active", "inactive")
     pd.DataFrame({"smiles": test.smiles, "outcome": labels}).to_csv(tmp_path / "t.csv", index=False)
-    res = runner.invoke(app, ["model", "evaluate", str(tmp_path / "m"), str(tmp_path / "t.csv"),
-                              "--smiles-col", "smiles", "--target-col", "outcome",
-                              "--out", str(tmp_path / "metrics.json")])
+    res = runner.invoke(
+        app,
+        [
+            "model",
+            "evaluate",
+            str(tmp_path / "m"),
+            str(tmp_path / "t.csv"),
+            "--smiles-col",
+            "smiles",
+            "--target-col",
+            "outcome",
+            "--out",
+            str(tmp_path / "metrics.json"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["task"] == "classification" and metrics["auroc"] > 0.75
@@ -157,9 +182,22 @@ def test_cli_train_predict_evaluate_keep_rows(tmp_path, pim1):
     )
     inp.to_csv(tmp_path / "test.csv", index=False)
     runner = CliRunner()
-    res = runner.invoke(app, ["model", "train", str(tmp_path / "train.csv"), "--smiles-col",
-                              "smiles", "--target-col", "pki", "--out", str(tmp_path / "m"),
-                              "--project", str(tmp_path / "p.db")])
+    res = runner.invoke(
+        app,
+        [
+            "model",
+            "train",
+            str(tmp_path / "train.csv"),
+            "--smiles-col",
+            "smiles",
+            "--target-col",
+            "pki",
+            "--out",
+            str(tmp_path / "m"),
+            "--project",
+            str(tmp_path / "p.db"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     from drugloop.data.store import ProjectStore
 
@@ -167,17 +205,40 @@ def test_cli_train_predict_evaluate_keep_rows(tmp_path, pim1):
         registered = store.predictions_frame()
     assert len(registered) == 149 and registered.model_name.str.startswith("model:").all()
     assert "1 censored" in res.output and "line 3" in res.output
-    res = runner.invoke(app, ["model", "predict", str(tmp_path / "m"), str(tmp_path / "test.csv"),
-                              "--smiles-col", "smiles", "--out", str(tmp_path / "out.csv")])
+    res = runner.invoke(
+        app,
+        [
+            "model",
+            "predict",
+            str(tmp_path / "m"),
+            str(tmp_path / "test.csv"),
+            "--smiles-col",
+            "smiles",
+            "--out",
+            str(tmp_path / "out.csv"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     out = pd.read_csv(tmp_path / "out.csv")
     assert list(out.columns[:4]) == ["smiles", "prediction", "uncertainty", "in_domain"]
     assert out.smiles.tolist() == inp.smiles.tolist()  # no shifted or dropped rows
     assert np.isnan(out.prediction[3]) and "invalid SMILES" in out.error[3]
     assert out.prediction.drop(index=3).notna().all()
-    res = runner.invoke(app, ["model", "evaluate", str(tmp_path / "m"), str(tmp_path / "test.csv"),
-                              "--smiles-col", "smiles", "--target-col", "pki",
-                              "--out", str(tmp_path / "metrics.json")])
+    res = runner.invoke(
+        app,
+        [
+            "model",
+            "evaluate",
+            str(tmp_path / "m"),
+            str(tmp_path / "test.csv"),
+            "--smiles-col",
+            "smiles",
+            "--target-col",
+            "pki",
+            "--out",
+            str(tmp_path / "metrics.json"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["n"] == 8 and metrics["skipped_rows"] == 1 and "rmse" in metrics
@@ -292,8 +353,17 @@ def test_cli_booster_option_is_recorded_and_refused_for_other_models(tmp_path, p
 
     train, _ = pim1
     train.head(120)[["smiles", "pki"]].to_csv(tmp_path / "train.csv", index=False)
-    base = ["model", "train", str(tmp_path / "train.csv"), "--smiles-col", "smiles",
-            "--target-col", "pki", "--out", str(tmp_path / "m")]
+    base = [
+        "model",
+        "train",
+        str(tmp_path / "train.csv"),
+        "--smiles-col",
+        "smiles",
+        "--target-col",
+        "pki",
+        "--out",
+        str(tmp_path / "m"),
+    ]
     res = CliRunner().invoke(app, [*base, "--booster", "catboost"])
     assert res.exit_code == 0, res.output
     card = json.loads((tmp_path / "m" / "model_card.json").read_text())

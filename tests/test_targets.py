@@ -176,8 +176,9 @@ def _frame(kb, doid):
 def test_learned_ranker_trained_on_other_diseases_finds_held_out_targets(kb):
     train = ["DOID:10763", "DOID:2841", "DOID:7148", "DOID:9352"]
     frames = [_frame(kb, d) for d in train]
-    model = train_ranker(frames, [pd.Series(1, index=sorted(_truth(kb, d))) for d in train],
-                         negatives=400)
+    model = train_ranker(
+        frames, [pd.Series(1, index=sorted(_truth(kb, d))) for d in train], negatives=400
+    )
     test = "DOID:3393"  # coronary artery disease, never seen in training
     frame = _frame(kb, test)
     scores = learned_scores(frame, model.booster_)
@@ -199,8 +200,10 @@ def test_shipped_learned_ranking_has_scores_and_explanations(kb):
 # ---------------------------------------------------------------- user evidence
 def test_user_de_table_unknown_genes_bad_numbers_and_duplicates(kb, tmp_path):
     path = tmp_path / "de.tsv"
-    path.write_text("gene\tlog2FC\tpadj\nAPOE\t2.5\t1e-8\nNOTAGENE1\t1\t0.01\n"
-                    "TREM2\tabc\t0.01\nTREM2\t-1.0\t0.001\nP22303\t3\t1e-6\nBIN1\t0.2\t0.5\n")
+    path.write_text(
+        "gene\tlog2FC\tpadj\nAPOE\t2.5\t1e-8\nNOTAGENE1\t1\t0.01\n"
+        "TREM2\tabc\t0.01\nTREM2\t-1.0\t0.001\nP22303\t3\t1e-6\nBIN1\t0.2\t0.5\n"
+    )
     ev = read_user_evidence(path, kb.genes)
     assert ev.kind == "differential expression"
     assert ev.scores["APOE"] == pytest.approx(1.0)
@@ -208,8 +211,7 @@ def test_user_de_table_unknown_genes_bad_numbers_and_duplicates(kb, tmp_path):
     assert ev.scores["BIN1"] == 0  # not significant
     reasons = {e.record: e.reason for e in ev.errors}
     assert "unknown gene" in reasons[3] and "malformed number" in reasons[4]
-    ranking = rank_targets(AD, aggregator="harmonic", user_evidence=ev, evidence_weight=2.0,
-                           kb=kb)
+    ranking = rank_targets(AD, aggregator="harmonic", user_evidence=ev, evidence_weight=2.0, kb=kb)
     assert ranking.row("TREM2")["user"] > 0
     assert "user" in ranking.table.columns
 
@@ -222,8 +224,9 @@ def test_user_score_file_duplicates_are_aggregated(kb, tmp_path):
     assert "duplicate" in ev.summary()
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.text(max_size=200))
 def test_user_evidence_parser_never_crashes(kb, tmp_path, text):
     path = tmp_path / "x.tsv"
@@ -241,14 +244,28 @@ def test_cli_rank_tsv_report_explain_and_bad_disease(tmp_path):
 
     runner = CliRunner()
     out, report = tmp_path / "ad.tsv", tmp_path / "ad.html"
-    res = runner.invoke(app, ["targets", "rank", "--disease", "Alzheimer's disease", "--top",
-                              "15", "--out", str(out), "--report", str(report),
-                              "--exclude-known-drug-targets"])
+    res = runner.invoke(
+        app,
+        [
+            "targets",
+            "rank",
+            "--disease",
+            "Alzheimer's disease",
+            "--top",
+            "15",
+            "--out",
+            str(out),
+            "--report",
+            str(report),
+            "--exclude-known-drug-targets",
+        ],
+    )
     assert res.exit_code == 0, res.output
     table = pd.read_csv(out, sep="\t")
     assert list(table.columns[:3]) == ["rank", "gene", "score"] and len(table) == 15
     assert {"curated", "network", "tractability", "explanation", "top_records"} <= set(
-        table.columns)
+        table.columns
+    )
     assert table.top_records.str.contains(": ").all()
     assert not table.known_drug_target.any()
     assert "<img" in report.read_text()

@@ -1,2 +1,3 @@
 """drugloop: AI-driven small-molecule discovery."""
+
 __version__ = "0.1.0"

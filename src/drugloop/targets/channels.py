@@ -53,8 +53,9 @@ class RankContext:
     "an approved drug for this disease hits this gene" cannot leak into its ranking.
     """
 
-    def __init__(self, kb: KnowledgeBase, disease: Disease,
-                 excluded_drugs: set[str] | None = None) -> None:
+    def __init__(
+        self, kb: KnowledgeBase, disease: Disease, excluded_drugs: set[str] | None = None
+    ) -> None:
         self.kb = kb
         self.disease = disease
         self.excluded_drugs = set(excluded_drugs or ())
@@ -108,27 +109,46 @@ def rows_for(df: pd.DataFrame, column: str, ids: list[str]) -> pd.DataFrame:
 
 def _jensen_records(df: pd.DataFrame, doids: list[str], label: str) -> pd.DataFrame:
     rows = rows_for(df, "doid", doids)
-    return pd.DataFrame({
-        "gene": rows.gene, "source": f"JensenLab {label}: " + rows.source,
-        "detail": rows.disease + " (" + rows.doid + "): " + rows.evidence.astype(str),
-        "score": rows.norm_score})
+    return pd.DataFrame(
+        {
+            "gene": rows.gene,
+            "source": f"JensenLab {label}: " + rows.source,
+            "detail": rows.disease + " (" + rows.doid + "): " + rows.evidence.astype(str),
+            "score": rows.norm_score,
+        }
+    )
 
 
 def _disgenet_records(kb: KnowledgeBase, umls: list[str], factor: float = 1.0) -> pd.DataFrame:
     rows = rows_for(kb.disgenet, "umls", umls)
-    return pd.DataFrame({
-        "gene": rows.gene, "source": "DisGeNET curated",
-        "detail": rows.disease + " (" + rows.umls + "): " + rows.associationType.astype(str)
-        + "; " + rows.n_pubmed.astype(str) + " PubMed; " + rows.source.astype(str),
-        "score": rows.score * factor})
+    return pd.DataFrame(
+        {
+            "gene": rows.gene,
+            "source": "DisGeNET curated",
+            "detail": rows.disease
+            + " ("
+            + rows.umls
+            + "): "
+            + rows.associationType.astype(str)
+            + "; "
+            + rows.n_pubmed.astype(str)
+            + " PubMed; "
+            + rows.source.astype(str),
+            "score": rows.score * factor,
+        }
+    )
 
 
 def _hpo_records(kb: KnowledgeBase, rare: list[str], factor: float = 1.0) -> pd.DataFrame:
     rows = rows_for(kb.hpo_links, "disease_id", rare)
-    return pd.DataFrame({
-        "gene": rows.gene, "source": "HPO annotations (OMIM/Orphanet)",
-        "detail": rows.disease_name.fillna("") + " (" + rows.disease_id + ")",
-        "score": factor})
+    return pd.DataFrame(
+        {
+            "gene": rows.gene,
+            "source": "HPO annotations (OMIM/Orphanet)",
+            "detail": rows.disease_name.fillna("") + " (" + rows.disease_id + ")",
+            "score": factor,
+        }
+    )
 
 
 @CHANNELS.register("curated")
@@ -138,8 +158,14 @@ class CuratedChannel(Channel):
 
     def compute(self, ctx: RankContext) -> ChannelResult:
         d = ctx.disease
-        return _result(pd.concat([_disgenet_records(ctx.kb, d.umls),
-                                  _jensen_records(ctx.kb.jensen_knowledge, d.doids, "knowledge")]))
+        return _result(
+            pd.concat(
+                [
+                    _disgenet_records(ctx.kb, d.umls),
+                    _jensen_records(ctx.kb.jensen_knowledge, d.doids, "knowledge"),
+                ]
+            )
+        )
 
 
 @CHANNELS.register("experimental")
@@ -148,8 +174,7 @@ class ExperimentalChannel(Channel):
     description = "GWAS and somatic-mutation evidence (JensenLab experiments: DistiLD, COSMIC)"
 
     def compute(self, ctx: RankContext) -> ChannelResult:
-        return _result(_jensen_records(ctx.kb.jensen_experiments, ctx.disease.doids,
-                                       "experiments"))
+        return _result(_jensen_records(ctx.kb.jensen_experiments, ctx.disease.doids, "experiments"))
 
 
 @CHANNELS.register("rare_genetics")
@@ -166,8 +191,10 @@ class OntologyChannel(Channel):
     name = "ontology"
     weight = 0.5
     factor = 0.5
-    description = ("evidence for child diseases (DOID is-a inferred from JensenLab's propagated "
-                   "files), DisGeNET + HPO, down-weighted ×0.5")
+    description = (
+        "evidence for child diseases (DOID is-a inferred from JensenLab's propagated "
+        "files), DisGeNET + HPO, down-weighted ×0.5"
+    )
 
     def compute(self, ctx: RankContext) -> ChannelResult:
         catalog = ctx.kb.diseases
@@ -179,8 +206,10 @@ class OntologyChannel(Channel):
             c = catalog._concept(key)
             umls = [u for u in c.umls if u not in ctx.disease.umls]
             rare = [r for r in c.rare if r not in ctx.disease.rare]
-            parts += [_disgenet_records(ctx.kb, umls, self.factor),
-                      _hpo_records(ctx.kb, rare, self.factor)]
+            parts += [
+                _disgenet_records(ctx.kb, umls, self.factor),
+                _hpo_records(ctx.kb, rare, self.factor),
+            ]
         if not parts:
             return ChannelResult(pd.Series(dtype=float))
         return _result(pd.concat(parts))
@@ -219,37 +248,70 @@ class NetworkChannel(Channel):
         for gene in scores.index[:300]:
             linked = [n for n in graph.neighbors(gene) if n in seeds.index]
             linked = sorted(linked, key=lambda n: -seeds[n])[:5]
-            detail = (f"interacts with disease genes {', '.join(linked)}" if linked
-                      else "two or more steps from the disease genes")
+            detail = (
+                f"interacts with disease genes {', '.join(linked)}"
+                if linked
+                else "two or more steps from the disease genes"
+            )
             rows.append((gene, "hetio PPI propagation", detail, scores[gene]))
         return ChannelResult(scores, pd.DataFrame(rows, columns=RECORD_COLUMNS))
 
 
 # Small-molecule tractability by family (higher = more often drugged by small molecules).
-FAMILY_PRIOR = {"GPCR": 0.8, "Nuclear receptor": 0.8, "Ion channel": 0.7, "Kinase": 0.7,
-                "Enzyme": 0.5, "Transporter": 0.5, "Membrane receptor": 0.3, "Other": 0.1}
+FAMILY_PRIOR = {
+    "GPCR": 0.8,
+    "Nuclear receptor": 0.8,
+    "Ion channel": 0.7,
+    "Kinase": 0.7,
+    "Enzyme": 0.5,
+    "Transporter": 0.5,
+    "Membrane receptor": 0.3,
+    "Other": 0.1,
+}
 _FAMILY_RULES = [  # (family, regex over the gene symbol, regex over the gene name)
-    ("GPCR", r"^(HTR\d|DRD\d|ADRA|ADRB|CHRM|GPR|OPR|CNR|HRH|ADORA|P2RY|AGTR|EDNR|NPY\dR|TACR|"
-             r"CCR|CXCR|FPR|S1PR|LPAR|PTGER|PTGFR|PTGDR|PTGIR|TBXA2R|GRM|CALCR|GLP\dR|MC\dR|"
-             r"AVPR|OXTR|BDKRB|CYSLTR|LTB4R|MTNR|SSTR|NTSR|GNRHR|TSHR|LHCGR|FSHR)",
-     r"g.protein.coupled|adrenergic receptor|muscarinic|dopamine receptor|serotonin receptor|"
-     r"5-hydroxytryptamine receptor \d"),
-    ("Nuclear receptor", r"^(NR\d[A-Z]\d|ESR\d|AR$|PGR$|RAR[ABG]|RXR[ABG]|PPAR|VDR|THR[AB])",
-     r"nuclear receptor|hormone receptor"),
-    ("Ion channel", r"^(KCN|SCN\d|CACN|GABR|GRI[ANKD]|CHRN|HTR3|TRP[ACMV]|P2RX|ASIC|CLCN|HCN|"
-                    r"CFTR|RYR|ITPR|GLR)", r"channel|gated|ionotropic"),
-    ("Kinase", r"^(MAPK|CDK|JAK|PIK3|PRKC|PRKA|AKT|MAP\dK|EGFR|ERBB|FGFR|PDGFR|KIT$|FLT|ABL|"
-               r"SRC$|BTK|SYK|MTOR|AURK|PLK|CHEK|ROCK|TYK|KDR|MET$|ALK$|RET$|BRAF|RAF1)",
-     r"kinase(?! inhibitor| regulator| anchor)"),
+    (
+        "GPCR",
+        r"^(HTR\d|DRD\d|ADRA|ADRB|CHRM|GPR|OPR|CNR|HRH|ADORA|P2RY|AGTR|EDNR|NPY\dR|TACR|"
+        r"CCR|CXCR|FPR|S1PR|LPAR|PTGER|PTGFR|PTGDR|PTGIR|TBXA2R|GRM|CALCR|GLP\dR|MC\dR|"
+        r"AVPR|OXTR|BDKRB|CYSLTR|LTB4R|MTNR|SSTR|NTSR|GNRHR|TSHR|LHCGR|FSHR)",
+        r"g.protein.coupled|adrenergic receptor|muscarinic|dopamine receptor|serotonin receptor|"
+        r"5-hydroxytryptamine receptor \d",
+    ),
+    (
+        "Nuclear receptor",
+        r"^(NR\d[A-Z]\d|ESR\d|AR$|PGR$|RAR[ABG]|RXR[ABG]|PPAR|VDR|THR[AB])",
+        r"nuclear receptor|hormone receptor",
+    ),
+    (
+        "Ion channel",
+        r"^(KCN|SCN\d|CACN|GABR|GRI[ANKD]|CHRN|HTR3|TRP[ACMV]|P2RX|ASIC|CLCN|HCN|"
+        r"CFTR|RYR|ITPR|GLR)",
+        r"channel|gated|ionotropic",
+    ),
+    (
+        "Kinase",
+        r"^(MAPK|CDK|JAK|PIK3|PRKC|PRKA|AKT|MAP\dK|EGFR|ERBB|FGFR|PDGFR|KIT$|FLT|ABL|"
+        r"SRC$|BTK|SYK|MTOR|AURK|PLK|CHEK|ROCK|TYK|KDR|MET$|ALK$|RET$|BRAF|RAF1)",
+        r"kinase(?! inhibitor| regulator| anchor)",
+    ),
     ("Transporter", r"^(SLC|ABC[A-G])", r"transporter|solute carrier|symporter|antiporter"),
-    ("Enzyme", r"^(CYP|PDE\d|HDAC|PTGS|MMP|CA\d|ACE$|HMGCR|DPP4|PARP|TOP\d|DHFR|TYMS|MAO|COMT|"
-               r"ACHE|BCHE|NOS\d|ALOX|PLA2|CES\d|UGT|SULT|ADH|ALDH)",
-     r"ase\b|ase,|synthase|reductase|oxidase|dehydrogenase|protease|peptidase|transferase"),
+    (
+        "Enzyme",
+        r"^(CYP|PDE\d|HDAC|PTGS|MMP|CA\d|ACE$|HMGCR|DPP4|PARP|TOP\d|DHFR|TYMS|MAO|COMT|"
+        r"ACHE|BCHE|NOS\d|ALOX|PLA2|CES\d|UGT|SULT|ADH|ALDH)",
+        r"ase\b|ase,|synthase|reductase|oxidase|dehydrogenase|protease|peptidase|transferase",
+    ),
     ("Membrane receptor", r"^(IL\d+R|TNFRSF|INSR|IGF1R|LDLR)", r"receptor"),
 ]
-_DC_FAMILY = {"Nuclear hormone receptor": "Nuclear receptor", "Kinase": "Kinase",
-              "GPCR": "GPCR", "Ion channel": "Ion channel", "Enzyme": "Enzyme",
-              "Transporter": "Transporter", "Membrane receptor": "Membrane receptor"}
+_DC_FAMILY = {
+    "Nuclear hormone receptor": "Nuclear receptor",
+    "Kinase": "Kinase",
+    "GPCR": "GPCR",
+    "Ion channel": "Ion channel",
+    "Enzyme": "Enzyme",
+    "Transporter": "Transporter",
+    "Membrane receptor": "Membrane receptor",
+}
 
 
 def gene_families(kb: KnowledgeBase) -> pd.Series:
@@ -261,8 +323,11 @@ def gene_families(kb: KnowledgeBase) -> pd.Series:
     if hasattr(kb, "_families"):
         return kb._families  # type: ignore[attr-defined]
     dc = kb.drug_targets.dropna(subset=["family"])
-    fam = dc.groupby("gene").family.agg(lambda s: s.mode().iloc[0]).map(
-        lambda f: _DC_FAMILY.get(f, "Other"))
+    fam = (
+        dc.groupby("gene")
+        .family.agg(lambda s: s.mode().iloc[0])
+        .map(lambda f: _DC_FAMILY.get(f, "Other"))
+    )
     names = kb.genes.table.set_index("gene").name.fillna("")
     out = {}
     for gene in kb.gene_universe:
@@ -270,8 +335,14 @@ def gene_families(kb: KnowledgeBase) -> pd.Series:
             out[gene] = fam[gene]
             continue
         name = str(names.get(gene, "")).lower()
-        out[gene] = next((f for f, sym, nam in _FAMILY_RULES
-                          if re.match(sym, gene) or (name and re.search(nam, name))), "Other")
+        out[gene] = next(
+            (
+                f
+                for f, sym, nam in _FAMILY_RULES
+                if re.match(sym, gene) or (name and re.search(nam, name))
+            ),
+            "Other",
+        )
     kb._families = pd.Series(out)  # type: ignore[attr-defined]
     return kb._families  # type: ignore[attr-defined]
 
@@ -280,9 +351,11 @@ def gene_families(kb: KnowledgeBase) -> pd.Series:
 class TractabilityChannel(Channel):
     name = "tractability"
     weight = 0.5
-    description = ("small-molecule tractability: 1.0 if an approved drug (DrugCentral) hits the "
-                   "gene, else a family prior (GPCR/NR 0.8, kinase/ion channel 0.7, enzyme/"
-                   "transporter 0.5)")
+    description = (
+        "small-molecule tractability: 1.0 if an approved drug (DrugCentral) hits the "
+        "gene, else a family prior (GPCR/NR 0.8, kinase/ion channel 0.7, enzyme/"
+        "transporter 0.5)"
+    )
 
     def compute(self, ctx: RankContext) -> ChannelResult:
         fam = gene_families(ctx.kb)
@@ -290,15 +363,31 @@ class TractabilityChannel(Channel):
         hits = ctx.drug_targets.groupby("gene").drug.apply(lambda s: sorted(set(s)))
         scores.loc[scores.index.intersection(hits.index)] = 1.0
         scores = scores[scores > FAMILY_PRIOR["Other"]]
-        drugs = hits.map(lambda d: ", ".join(d[:5]) + (f" (+{len(d) - 5} more)" if len(d) > 5
-                                                      else ""))
+        drugs = hits.map(
+            lambda d: ", ".join(d[:5]) + (f" (+{len(d) - 5} more)" if len(d) > 5 else "")
+        )
         rest = scores.index.difference(hits.index)
-        records = pd.concat([
-            pd.DataFrame({"gene": hits.index, "source": "DrugCentral",
-                          "detail": "hit by approved drugs: " + drugs.values, "score": 1.0}),
-            pd.DataFrame({"gene": rest, "source": "target family",
-                          "detail": fam[rest].values + " (small-molecule prior)",
-                          "score": scores[rest].values})], ignore_index=True)
+        records = pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "gene": hits.index,
+                        "source": "DrugCentral",
+                        "detail": "hit by approved drugs: " + drugs.values,
+                        "score": 1.0,
+                    }
+                ),
+                pd.DataFrame(
+                    {
+                        "gene": rest,
+                        "source": "target family",
+                        "detail": fam[rest].values + " (small-molecule prior)",
+                        "score": scores[rest].values,
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
         return ChannelResult(scores, records)
 
 
@@ -331,8 +420,10 @@ def direct_seeds_for(kb: KnowledgeBase, doid: str) -> pd.Series:
 class RelatedDrugsChannel(Channel):
     name = "related_drugs"
     weight = 0.5
-    description = ("targets of disease-modifying drugs for similar diseases (PharmacotherapyDB × "
-                   "DrugCentral), weighted by shared-gene similarity; never this disease's drugs")
+    description = (
+        "targets of disease-modifying drugs for similar diseases (PharmacotherapyDB × "
+        "DrugCentral), weighted by shared-gene similarity; never this disease's drugs"
+    )
 
     def compute(self, ctx: RankContext) -> ChannelResult:
         sims = disease_similarity(ctx)
@@ -346,11 +437,19 @@ class RelatedDrugsChannel(Channel):
         raw = hits.groupby("gene").sim.sum()
         scores = (raw / raw.max()).clip(0, 1)
         top = hits.sort_values("sim", ascending=False).drop_duplicates("gene")
-        records = pd.DataFrame({
-            "gene": top.gene, "source": "PharmacotherapyDB × DrugCentral",
-            "detail": top.drug_lc + " treats " + top.disease
-            + " (similarity " + top.sim.round(2).astype(str) + ")",
-            "score": top.gene.map(scores)})
+        records = pd.DataFrame(
+            {
+                "gene": top.gene,
+                "source": "PharmacotherapyDB × DrugCentral",
+                "detail": top.drug_lc
+                + " treats "
+                + top.disease
+                + " (similarity "
+                + top.sim.round(2).astype(str)
+                + ")",
+                "score": top.gene.map(scores),
+            }
+        )
         ctx.cache["disease_similarity"] = sims
         return ChannelResult(scores, records)
 
@@ -367,9 +466,14 @@ class NoveltyChannel(Channel):
         genes = direct_seeds(ctx).index
         n = pubs.reindex(genes).fillna(0)
         scores = (1 - np.log10(1 + n) / 3).clip(0, 1)
-        records = pd.DataFrame({"gene": genes, "source": "DisGeNET curated",
-                                "detail": n.astype(int).astype(str) + " PubMed (all diseases)",
-                                "score": scores.values})
+        records = pd.DataFrame(
+            {
+                "gene": genes,
+                "source": "DisGeNET curated",
+                "detail": n.astype(int).astype(str) + " PubMed (all diseases)",
+                "score": scores.values,
+            }
+        )
         return ChannelResult(scores, records)
 
 
@@ -378,13 +482,21 @@ class SafetyChannel(Channel):
     name = "safety"
     weight = 0.0
     evidence = False
-    description = ("flag: loss of the gene causes severe phenotypes in HPO (death in infancy, "
-                   "stillbirth, sudden cardiac death, severe intellectual disability…)")
+    description = (
+        "flag: loss of the gene causes severe phenotypes in HPO (death in infancy, "
+        "stillbirth, sudden cardiac death, severe intellectual disability…)"
+    )
 
     def compute(self, ctx: RankContext) -> ChannelResult:
         sev = ctx.kb.severe_phenotypes
         terms = sev.groupby("gene").hpo_name.apply(lambda s: sorted(set(s)))
         scores = terms.map(lambda t: min(1.0, 0.5 + 0.25 * len(t)))
-        records = pd.DataFrame({"gene": terms.index, "source": "HPO gene annotations",
-                                "detail": terms.map(", ".join).values, "score": scores.values})
+        records = pd.DataFrame(
+            {
+                "gene": terms.index,
+                "source": "HPO gene annotations",
+                "detail": terms.map(", ".join).values,
+                "score": scores.values,
+            }
+        )
         return ChannelResult(scores, records)

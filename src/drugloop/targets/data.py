@@ -118,8 +118,14 @@ class KnowledgeBase:
     @cached_property
     def disgenet(self) -> pd.DataFrame:
         df = self._read(RAW_FILES[0])
-        return df.rename(columns={"geneSymbol": "gene", "diseaseId": "umls",
-                                  "diseaseName": "disease", "NumberOfPubmeds": "n_pubmed"})
+        return df.rename(
+            columns={
+                "geneSymbol": "gene",
+                "diseaseId": "umls",
+                "diseaseName": "disease",
+                "NumberOfPubmeds": "n_pubmed",
+            }
+        )
 
     def _jensen(self, name: str, scale: float) -> pd.DataFrame:
         df = self._read(name, header=None, names=JENSEN_COLS)
@@ -136,8 +142,10 @@ class KnowledgeBase:
 
     @cached_property
     def ppi_edges(self) -> pd.DataFrame:
-        df = self._read(RAW_FILES[3], usecols=["source_symbol", "target_symbol", "pubmed",
-                                               "interaction_type", "method"])
+        df = self._read(
+            RAW_FILES[3],
+            usecols=["source_symbol", "target_symbol", "pubmed", "interaction_type", "method"],
+        )
         return df.rename(columns={"source_symbol": "a", "target_symbol": "b"})
 
     @cached_property
@@ -147,7 +155,8 @@ class KnowledgeBase:
         df = df.assign(gene=df.GENE.str.split("|"), drug=df.DRUG_NAME.str.lower())
         df = df.explode("gene")
         return df.rename(columns={"TARGET_FAMILY": "family", "ACTION_TYPE": "action"})[
-            ["drug", "gene", "family", "action", "TARGET_NAME"]].drop_duplicates(["drug", "gene"])
+            ["drug", "gene", "family", "action", "TARGET_NAME"]
+        ].drop_duplicates(["drug", "gene"])
 
     @cached_property
     def indications(self) -> pd.DataFrame:
@@ -187,13 +196,19 @@ class DiseaseCatalog:
     """Resolve a disease by DOID/UMLS/OMIM/Orphanet id, name or synonym; suggest on no match."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
-        entries = pd.concat([
-            kb.indications[["doid_id", "disease"]].set_axis(["id", "name"], axis=1),
-            kb.jensen_knowledge[["doid", "disease"]].set_axis(["id", "name"], axis=1),
-            kb.jensen_experiments[["doid", "disease"]].set_axis(["id", "name"], axis=1),
-            kb.disgenet[["umls", "disease"]].set_axis(["id", "name"], axis=1),
-            kb.hpo_links[["disease_id", "disease_name"]].set_axis(["id", "name"], axis=1),
-        ]).dropna().drop_duplicates("id")
+        entries = (
+            pd.concat(
+                [
+                    kb.indications[["doid_id", "disease"]].set_axis(["id", "name"], axis=1),
+                    kb.jensen_knowledge[["doid", "disease"]].set_axis(["id", "name"], axis=1),
+                    kb.jensen_experiments[["doid", "disease"]].set_axis(["id", "name"], axis=1),
+                    kb.disgenet[["umls", "disease"]].set_axis(["id", "name"], axis=1),
+                    kb.hpo_links[["disease_id", "disease_name"]].set_axis(["id", "name"], axis=1),
+                ]
+            )
+            .dropna()
+            .drop_duplicates("id")
+        )
         entries["key"] = entries.name.map(name_key)
         self.entries = entries
         self._by_id = {i.upper(): k for i, k in zip(entries.id, entries.key, strict=True)}

@@ -30,8 +30,9 @@ class PPINetwork:
     def degree(self) -> pd.Series:
         return pd.Series(dict(self.graph.degree()), dtype=float).reindex(self.genes)
 
-    def rwr(self, seeds: pd.Series, restart: float = 0.5, tol: float = 1e-8,
-            max_iter: int = 100) -> pd.Series:
+    def rwr(
+        self, seeds: pd.Series, restart: float = 0.5, tol: float = 1e-8, max_iter: int = 100
+    ) -> pd.Series:
         """Stationary visiting probability of a walk that restarts at ``seeds`` (weighted).
 
         Restart 0.5 keeps the signal local to the disease module (one or two hops), which is
@@ -61,7 +62,8 @@ class PPINetwork:
         for g in present:
             for n in self.graph.neighbors(g):
                 counts[n] = counts.get(n, 0) + 1
-        linkers = sorted((n for n, c in counts.items() if c >= 2 and n not in present),
-                         key=lambda n: -counts[n])
+        linkers = sorted(
+            (n for n, c in counts.items() if c >= 2 and n not in present), key=lambda n: -counts[n]
+        )
         nodes = present + linkers[: max(0, max_nodes - len(present))]
         return self.graph.subgraph(nodes).copy()

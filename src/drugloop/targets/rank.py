@@ -19,10 +19,16 @@ from drugloop.targets.data import Disease, KnowledgeBase, load_kb
 from drugloop.targets.user_evidence import UserEvidence
 
 FLAG_CHANNELS = [n for n in CHANNELS.names() if n not in EVIDENCE_CHANNELS]
-LABELS = {"curated": "curated associations", "experimental": "GWAS/somatic evidence",
-          "rare_genetics": "rare-disease genetics", "ontology": "evidence for subtypes",
-          "network": "PPI proximity to disease genes", "tractability": "tractability",
-          "related_drugs": "drugs for similar diseases", "user": "your evidence"}
+LABELS = {
+    "curated": "curated associations",
+    "experimental": "GWAS/somatic evidence",
+    "rare_genetics": "rare-disease genetics",
+    "ontology": "evidence for subtypes",
+    "network": "PPI proximity to disease genes",
+    "tractability": "tractability",
+    "related_drugs": "drugs for similar diseases",
+    "user": "your evidence",
+}
 
 
 @dataclass
@@ -42,7 +48,8 @@ class TargetRanking:
     def to_tsv(self, path: str | Path, top: int | None = None) -> Path:
         path = Path(path)
         (self.table if top is None else self.table.head(top)).to_csv(
-            path, sep="\t", index=False, float_format="%.4g")
+            path, sep="\t", index=False, float_format="%.4g"
+        )
         return path
 
     def supporting_records(self, gene: str, per_channel: int = 3) -> pd.DataFrame:
@@ -60,8 +67,9 @@ class TargetRanking:
         return hit.iloc[0]
 
 
-def _explain(gene: str, row: pd.Series, records: dict[str, pd.DataFrame], disease: str,
-             channels: list[str]) -> str:
+def _explain(
+    gene: str, row: pd.Series, records: dict[str, pd.DataFrame], disease: str, channels: list[str]
+) -> str:
     """One sentence: the rank, the two strongest channels with their best record, and flags."""
     strongest = sorted(((row[c], c) for c in channels if row.get(c, 0) > 0), reverse=True)[:2]
     parts = []
@@ -82,8 +90,11 @@ def _explain(gene: str, row: pd.Series, records: dict[str, pd.DataFrame], diseas
 
 def _top_records(records: dict[str, pd.DataFrame], genes: list[str], n: int = 3) -> pd.Series:
     """The ``n`` highest-scoring evidence records per gene as "channel: source — detail"."""
-    parts = [r[r.gene.isin(genes)].assign(channel=c) for c, r in records.items()
-             if c != "novelty" and len(r)]
+    parts = [
+        r[r.gene.isin(genes)].assign(channel=c)
+        for c, r in records.items()
+        if c != "novelty" and len(r)
+    ]
     if not parts:
         return pd.Series(dtype=str)
     allrec = pd.concat(parts).sort_values("score", ascending=False).groupby("gene").head(n)
@@ -91,11 +102,16 @@ def _top_records(records: dict[str, pd.DataFrame], genes: list[str], n: int = 3)
     return text.groupby(allrec.gene).agg(" | ".join)
 
 
-def rank_targets(disease: str | Disease, *, aggregator: str = "learned",
-                 user_evidence: UserEvidence | None = None, evidence_weight: float = 1.0,
-                 exclude_known_drug_targets: bool = False,
-                 weights: dict[str, float] | None = None,
-                 kb: KnowledgeBase | None = None) -> TargetRanking:
+def rank_targets(
+    disease: str | Disease,
+    *,
+    aggregator: str = "learned",
+    user_evidence: UserEvidence | None = None,
+    evidence_weight: float = 1.0,
+    exclude_known_drug_targets: bool = False,
+    weights: dict[str, float] | None = None,
+    kb: KnowledgeBase | None = None,
+) -> TargetRanking:
     """Rank every gene for ``disease`` (name, synonym or DOID/UMLS/OMIM/Orphanet id).
 
     The disease's own approved drugs (PharmacotherapyDB) never feed the channels or features —
@@ -111,8 +127,9 @@ def rank_targets(disease: str | Disease, *, aggregator: str = "learned",
     ind = kb.indications
     own = set(ind[ind.doid_id.isin(disease.doids)].drug_lc)
     ctx = RankContext(kb, disease, excluded_drugs=own)
-    results: dict[str, ChannelResult] = {n: CHANNELS.create(n).compute(ctx)
-                                         for n in CHANNELS.names()}
+    results: dict[str, ChannelResult] = {
+        n: CHANNELS.create(n).compute(ctx) for n in CHANNELS.names()
+    }
     genes = kb.gene_universe
     frame = feature_frame(ctx, results, genes)
     table = frame[EVIDENCE_CHANNELS].copy()
@@ -122,10 +139,17 @@ def rank_targets(disease: str | Disease, *, aggregator: str = "learned",
     if user_evidence is not None:
         table["user"] = user_evidence.scores.reindex(genes).fillna(0.0)
         ue = user_evidence
-        results["user"] = ChannelResult(ue.scores, pd.DataFrame({
-            "gene": ue.scores.index, "source": "user evidence",
-            "detail": [ue.details.get(g, "") for g in ue.scores.index],
-            "score": ue.scores.values}).sort_values("score", ascending=False))
+        results["user"] = ChannelResult(
+            ue.scores,
+            pd.DataFrame(
+                {
+                    "gene": ue.scores.index,
+                    "source": "user evidence",
+                    "detail": [ue.details.get(g, "") for g in ue.scores.index],
+                    "score": ue.scores.values,
+                }
+            ).sort_values("score", ascending=False),
+        )
         notes.append(ue.summary())
     score_cols = EVIDENCE_CHANNELS + (["user"] if user_evidence is not None else [])
     if aggregator == "harmonic":
@@ -147,8 +171,10 @@ def rank_targets(disease: str | Disease, *, aggregator: str = "learned",
     records = {n: r.records for n, r in results.items()}
     explain_cols = score_cols
     head = table.head(500)
-    expl = [_explain(g, r, records, disease.name, explain_cols) for g, r in
-            zip(head.gene, head.to_dict("records"), strict=True)]
+    expl = [
+        _explain(g, r, records, disease.name, explain_cols)
+        for g, r in zip(head.gene, head.to_dict("records"), strict=True)
+    ]
     table["explanation"] = expl + [""] * (len(table) - len(head))
     table["top_records"] = table.gene.map(_top_records(records, list(head.gene))).fillna("")
     return TargetRanking(disease, aggregator, table, records, sorted(own), notes)

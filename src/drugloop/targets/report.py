@@ -12,7 +12,8 @@ from drugloop.targets.channels import network_of
 from drugloop.targets.data import load_kb
 from drugloop.targets.rank import LABELS, TargetRanking
 
-TEMPLATE = jinja2.Template("""<!doctype html>
+TEMPLATE = jinja2.Template(
+    """<!doctype html>
 <html><head><meta charset="utf-8"><title>Targets for {{ disease }}</title>
 <style>body{font-family:sans-serif;margin:2em;max-width:1200px}
 table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px}
@@ -26,7 +27,9 @@ th{background:#eee}</style></head><body>
 <img alt="network" src="data:image/png;base64,{{ network }}">
 <h2>Table</h2><table><tr>{% for c in columns %}<th>{{ c }}</th>{% endfor %}</tr>
 {% for row in rows %}<tr>{% for c in columns %}<td>{{ row[c] }}</td>{% endfor %}</tr>
-{% endfor %}</table></body></html>""", autoescape=True)
+{% endfor %}</table></body></html>""",
+    autoescape=True,
+)
 
 
 def _png(fig) -> str:
@@ -69,8 +72,9 @@ def neighbourhood_plot(ranking: TargetRanking, top: int) -> str:
     if sub.number_of_nodes():
         pos = nx.spring_layout(sub, seed=0)
         colors = ["tab:red" if n in genes else "lightgrey" for n in sub.nodes]
-        nx.draw_networkx(sub, pos, ax=ax, node_color=colors, node_size=250, font_size=7,
-                         edge_color="#bbb")
+        nx.draw_networkx(
+            sub, pos, ax=ax, node_color=colors, node_size=250, font_size=7, edge_color="#bbb"
+        )
     ax.set_title("top targets (red) and PPI genes linking two or more of them (grey)")
     ax.axis("off")
     out = _png(fig)
@@ -82,11 +86,21 @@ def write_report(ranking: TargetRanking, path: str | Path, top: int = 20) -> Pat
     path = Path(path)
     shown = ranking.top(top)
     columns = [c for c in shown.columns if c != "known_drug_target"]
-    rows = [{c: (f"{v:.3f}" if isinstance(v, float) else v) for c, v in r.items()}
-            for r in shown.to_dict("records")]
-    path.write_text(TEMPLATE.render(
-        disease=str(ranking.disease), aggregator=ranking.aggregator,
-        known=", ".join(ranking.known_drugs), notes=ranking.notes, columns=columns, rows=rows,
-        bars=evidence_bars(ranking, top), network=neighbourhood_plot(ranking, top)),
-        encoding="utf-8")
+    rows = [
+        {c: (f"{v:.3f}" if isinstance(v, float) else v) for c, v in r.items()}
+        for r in shown.to_dict("records")
+    ]
+    path.write_text(
+        TEMPLATE.render(
+            disease=str(ranking.disease),
+            aggregator=ranking.aggregator,
+            known=", ".join(ranking.known_drugs),
+            notes=ranking.notes,
+            columns=columns,
+            rows=rows,
+            bars=evidence_bars(ranking, top),
+            network=neighbourhood_plot(ranking, top),
+        ),
+        encoding="utf-8",
+    )
     return path

@@ -16,8 +16,16 @@ import pandas as pd
 from drugloop.chem.io import InputFileError, RecordError
 from drugloop.targets.data import GeneIndex
 
-GENE_COLS = ("gene", "symbol", "gene_symbol", "hgnc_symbol", "gene_id", "entrez", "uniprot",
-             "ensembl")
+GENE_COLS = (
+    "gene",
+    "symbol",
+    "gene_symbol",
+    "hgnc_symbol",
+    "gene_id",
+    "entrez",
+    "uniprot",
+    "ensembl",
+)
 SCORE_COLS = ("score", "weight")
 LFC_COLS = ("log2fc", "log2foldchange", "logfc", "log2_fold_change")
 PADJ_COLS = ("padj", "fdr", "adj_p", "adj.p.val", "qvalue", "q_value")
@@ -37,8 +45,10 @@ class UserEvidence:
     duplicates: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        text = (f"{self.source}: {len(self.scores)} genes read as {self.kind} evidence, "
-                f"{len(self.errors)} rows skipped")
+        text = (
+            f"{self.source}: {len(self.scores)} genes read as {self.kind} evidence, "
+            f"{len(self.errors)} rows skipped"
+        )
         if self.duplicates:
             shown = ", ".join(self.duplicates[:5]) + ("…" if len(self.duplicates) > 5 else "")
             text += f"; {len(self.duplicates)} duplicate genes aggregated (max score): {shown}"
@@ -80,8 +90,10 @@ def read_user_evidence(path: str | Path, genes: GeneIndex) -> UserEvidence:
     gcol = _pick(header, GENE_COLS)
     if gcol is None:
         raise InputFileError(f"{path}: no gene column (expected one of: {', '.join(GENE_COLS)})")
-    cols = {k: _pick(header, v) for k, v in
-            {"score": SCORE_COLS, "lfc": LFC_COLS, "padj": PADJ_COLS, "p": P_COLS}.items()}
+    cols = {
+        k: _pick(header, v)
+        for k, v in {"score": SCORE_COLS, "lfc": LFC_COLS, "padj": PADJ_COLS, "p": P_COLS}.items()
+    }
     if cols["lfc"] and cols["padj"]:
         kind = "differential expression"
     elif cols["score"]:
