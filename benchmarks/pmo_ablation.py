@@ -48,6 +48,10 @@ Arms:
   ../shared/data/zinc250k/zinc250k.smi.gz --extra-corpus ../shared/data/moses/train.csv.gz
   --extra-limit 250000 --init src/drugloop/design/weights/prior_zinc250k.pt --out
   benchmarks/weights/prior_zinc250k_moses.pt --minutes 80 --epochs 20 --lr 1e-3 --threads 2``.
+- ``rank_replay``: the language model keeps its best 1,000 molecules instead of 100 and replays
+  them with rank-based weights ∝ 1/(0.01·N + rank) (Tripp et al. 2020) instead of uniformly.
+  Why: Genetic GFN replays rank-prioritized from a large buffer; ours replays the top-100
+  uniformly, so it keeps rehearsing the same few molecules.
 
     .venv/bin/python benchmarks/pmo_ablation.py run --arm rate_reward --seeds 0 1
     .venv/bin/python benchmarks/pmo_ablation.py report
@@ -141,13 +145,14 @@ def _prior(weights: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _trajectory_balance() -> Iterator[None]:
+def _reinvent_settings(**settings: object) -> Iterator[None]:
+    """The portfolio's language model built with these keyword arguments."""
     from drugloop.design.reinvent import Reinvent
 
     default = Reinvent.__init__
 
     def init(self, *args, **kwargs) -> None:  # noqa: ANN001
-        default(self, *args, **{**kwargs, "loss": "trajectory_balance"})
+        default(self, *args, **{**kwargs, **settings})
 
     Reinvent.__init__ = init
     try:
@@ -165,7 +170,8 @@ ARMS: dict[str, Callable[[], contextlib.AbstractContextManager]] = {
     "without_analogs": functools.partial(_keep_generators, ("reinvent", "graph_ga")),
     "randomized_prior": functools.partial(_prior, WEIGHTS / "prior_zinc250k_randomized.pt"),
     "zinc_moses_prior": functools.partial(_prior, WEIGHTS / "prior_zinc250k_moses.pt"),
-    "trajectory_balance": _trajectory_balance,
+    "trajectory_balance": functools.partial(_reinvent_settings, loss="trajectory_balance"),
+    "rank_replay": functools.partial(_reinvent_settings, replay_size=1000, replay_weighting="rank"),
     "reinvent_only": functools.partial(_keep_generators, ("reinvent",)),
     "small_batch": contextlib.nullcontext,  # changes only the batch size
 }

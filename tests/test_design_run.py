@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -114,6 +115,35 @@ def test_reinvent_rejects_an_unknown_loss() -> None:
 
     with pytest.raises(ValueError, match="trajectory_balance"):
         Reinvent(loss="policy_gradient")
+
+
+def test_rank_weights_favour_the_best_by_rank_not_by_score() -> None:
+    from drugloop.design.reinvent import rank_weights
+
+    scores = np.array([0.2, 0.95, 0.5, 0.9, 0.1])
+    weights = rank_weights(scores, k=0.2)  # k·N = 1: weights ∝ 1, 1/2, 1/3, ... by rank
+    assert weights.sum() == pytest.approx(1.0)
+    assert list(np.argsort(-weights)) == list(np.argsort(-scores))
+    assert weights[1] / weights[3] == pytest.approx(2.0)  # ranks 0 and 1, though 0.95 ≈ 0.9
+    spread = rank_weights(scores * 100)  # only the order matters
+    assert np.allclose(spread, rank_weights(scores))
+
+
+@needs_prior
+def test_rank_replay_samples_the_best_molecules_most_often() -> None:
+    from drugloop.design.reinvent import Reinvent
+
+    gen = Reinvent(seed=0, replay_size=200, replay_weighting="rank")
+    smiles = [f"C{'C' * i}O" for i in range(200)]  # alcohols, ethanol the best
+    gen._memory = {s: 1.0 - i / 200 for i, s in enumerate(smiles)}
+    drawn = []
+    for _ in range(30):
+        ids, _ = gen._replay(10, randomize=False)
+        drawn += [gen.agent.vocab.decode(row.tolist()) for row in ids]
+    top = sum(s in smiles[:20] for s in drawn) / len(drawn)
+    assert top > 0.3  # the best 10% of the memory: a third of the draws (uniform: a tenth)
+    with pytest.raises(ValueError, match="uniform, rank"):
+        Reinvent(replay_weighting="greedy")
 
 
 @needs_prior

@@ -41,6 +41,18 @@ def _canonical(smiles: str) -> str | None:
     return Chem.MolToSmiles(mol, isomericSmiles=False) if mol is not None else None
 
 
+def rank_weights(scores: np.ndarray, k: float = 0.01) -> np.ndarray:
+    """Sampling probabilities ∝ 1 / (k·N + rank) (Tripp et al. 2020), rank 0 the best score.
+
+    Why: replay from a large memory still favours the best molecules, but by rank, so a few
+    outlying scores do not take over and the tail still gets replayed now and then.
+    """
+    ranks = np.empty(len(scores), dtype=np.int64)
+    ranks[np.argsort(-scores, kind="stable")] = np.arange(len(scores))
+    weights = 1.0 / (k * len(scores) + ranks)
+    return weights / weights.sum()
+
+
 @GENERATORS.register("reinvent")
 class Reinvent(Generator):
     """Language-model RL generator (augmented likelihood + replay + augmented memory)."""
@@ -61,11 +73,14 @@ class Reinvent(Generator):
         beta: float = 50.0,
         kl_coefficient: float = 0.01,
         log_z_learning_rate: float = 0.1,
+        replay_weighting: Literal["uniform", "rank"] = "uniform",
     ) -> None:
         if loss not in ("augmented_likelihood", "trajectory_balance"):
             raise ValueError(
                 f"unknown loss {loss!r}; known: augmented_likelihood, trajectory_balance"
             )
+        if replay_weighting not in ("uniform", "rank"):
+            raise ValueError(f"unknown replay_weighting {replay_weighting!r}; known: uniform, rank")
         if threads:
             torch.set_num_threads(threads)
         torch.manual_seed(seed)
@@ -77,6 +92,7 @@ class Reinvent(Generator):
         self.replay_size = replay_size
         self.replay_batch = replay_batch
         self.augmented_rounds = augmented_rounds
+        self.replay_weighting = replay_weighting
         self.loss = loss
         self.beta = beta
         self.kl_coefficient = kl_coefficient
@@ -156,7 +172,10 @@ class Reinvent(Generator):
         if not self._memory or k <= 0:
             return None, torch.zeros(0)
         items = list(self._memory.items())
-        take = self._rng.choice(len(items), size=min(k, len(items)), replace=False)
+        weights = None
+        if self.replay_weighting == "rank":
+            weights = rank_weights(np.array([score for _, score in items]))
+        take = self._rng.choice(len(items), size=min(k, len(items)), replace=False, p=weights)
         texts, scores = [], []
         for i in take:
             text, score = items[i]
