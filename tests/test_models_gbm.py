@@ -17,6 +17,12 @@ from drugloop.models.workflow import parse_target
 FAST = {"n_folds": 3, "max_rounds": 120, "n_jobs": 1}
 
 
+def _train_command(data, target: str, out) -> list[str]:
+    """`drugloop model train` exactly as the issue's CLI contract spells it."""
+    return ["model", "train", str(data), "--smiles-col", "smiles", "--target-col", target,
+            "--out", str(out)]  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def pim1(bundled_data):
     df = pd.read_csv(bundled_data / "moleculeace" / "CHEMBL2147_Ki.csv.gz")
@@ -124,17 +130,7 @@ def test_outcome_words_train_a_classifier_but_not_a_potency_column(tmp_path, pim
 
     res = runner.invoke(
         app,
-        [
-            "model",
-            "train",
-            str(tmp_path / "words.csv"),
-            "--smiles-col",
-            "smiles",
-            "--target-col",
-            "outcome",
-            "--out",
-            str(tmp_path / "m"),
-        ],
+        _train_command(tmp_path / "words.csv", "outcome", tmp_path / "m"),
     )
     assert res.exit_code == 0, res.output
     labels = np.where(test.pki > train.pki.median(), "active", "inactive")
@@ -185,15 +181,7 @@ def test_cli_train_predict_evaluate_keep_rows(tmp_path, pim1):
     res = runner.invoke(
         app,
         [
-            "model",
-            "train",
-            str(tmp_path / "train.csv"),
-            "--smiles-col",
-            "smiles",
-            "--target-col",
-            "pki",
-            "--out",
-            str(tmp_path / "m"),
+            *_train_command(tmp_path / "train.csv", "pki", tmp_path / "m"),
             "--project",
             str(tmp_path / "p.db"),
         ],
@@ -353,17 +341,7 @@ def test_cli_booster_option_is_recorded_and_refused_for_other_models(tmp_path, p
 
     train, _ = pim1
     train.head(120)[["smiles", "pki"]].to_csv(tmp_path / "train.csv", index=False)
-    base = [
-        "model",
-        "train",
-        str(tmp_path / "train.csv"),
-        "--smiles-col",
-        "smiles",
-        "--target-col",
-        "pki",
-        "--out",
-        str(tmp_path / "m"),
-    ]
+    base = _train_command(tmp_path / "train.csv", "pki", tmp_path / "m")
     res = CliRunner().invoke(app, [*base, "--booster", "catboost"])
     assert res.exit_code == 0, res.output
     card = json.loads((tmp_path / "m" / "model_card.json").read_text())
