@@ -16,7 +16,8 @@ learned ``log Z`` (started at the first batch's mean of ``beta * score - log P``
 spend its first updates raising every sample's likelihood) and a KL penalty towards the prior.
 A SMILES string is one trajectory, so the agent learns to sample molecules in proportion to
 ``exp(beta * score)`` rather than to maximize. It lost on the PMO tuning tasks (docs/benchmarks.md,
-Ablation 5), so the augmented likelihood stays the default.
+Ablation 5), so the augmented likelihood stays the default. ``replay_weighting="rank"`` replays
+a larger memory by rank instead of the top molecules uniformly; it lost too (Ablation 9).
 
 Invalid samples are learned from with score 0 but never returned by ``ask``.
 """
