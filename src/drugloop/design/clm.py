@@ -468,7 +468,8 @@ def _train_cli(argv: Sequence[str] | None = None) -> None:
         before = {}
     encodable = len(model.batch(train)[1])
     print(
-        f"corpus {len(corpus)} molecules ({encodable} of {len(train)} training ones encodable), "
+        f"corpus {len(corpus)} molecules + {len(train) + len(held_out) - len(corpus)} extra "
+        f"({encodable} of {len(train)} training ones encodable), "
         f"vocabulary {len(model.vocab)} tokens, init {args.init or 'random'}",
         flush=True,
     )
