@@ -150,24 +150,32 @@ def _set_aside_stale(current: str) -> None:
 
 
 @contextlib.contextmanager
+def use_prior(weights: Path) -> Iterator[None]:
+    """The default portfolio built with another LM prior (it reads DEFAULT_PRIOR at call time)."""
+    from drugloop.design import clm
+
+    shipped = clm.DEFAULT_PRIOR
+    clm.DEFAULT_PRIOR = weights
+    try:
+        yield
+    finally:
+        clm.DEFAULT_PRIOR = shipped
+
+
+@contextlib.contextmanager
 def _candidate_prior(prior: Path | None) -> Iterator[Path]:
     """Run with another LM prior; its parts go to ``pmo/candidates/<its id>/``, beside the record.
 
     Why: a new prior needs all 100 parts (~11 core-hours) before its sum means anything, and
     the shipped prior's complete record must stay in place while they accumulate.
     """
-    from drugloop.design import clm
-
-    shipped_path, shipped = clm.DEFAULT_PRIOR, configuration_id()
     if prior is None:
         yield PARTS
         return
-    clm.DEFAULT_PRIOR = prior.resolve()  # default_portfolio reads it at call time
-    try:
+    shipped = configuration_id()
+    with use_prior(prior.resolve()):
         found = configuration_id()
         yield PARTS if found == shipped else CANDIDATES / found
-    finally:
-        clm.DEFAULT_PRIOR = shipped_path
 
 
 def run_part(task: str, seed: int, budget: int, batch_size: int, parts: Path = PARTS) -> dict:

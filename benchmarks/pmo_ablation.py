@@ -133,18 +133,6 @@ WEIGHTS = Path(__file__).resolve().parent / "weights"
 
 
 @contextlib.contextmanager
-def _prior(weights: Path) -> Iterator[None]:
-    from drugloop.design import clm
-
-    shipped = clm.DEFAULT_PRIOR
-    clm.DEFAULT_PRIOR = weights  # default_portfolio reads it at call time
-    try:
-        yield
-    finally:
-        clm.DEFAULT_PRIOR = shipped
-
-
-@contextlib.contextmanager
 def _reinvent_settings(**settings: object) -> Iterator[None]:
     """The portfolio's language model built with these keyword arguments."""
     from drugloop.design.reinvent import Reinvent
@@ -168,8 +156,8 @@ ARMS: dict[str, Callable[[], contextlib.AbstractContextManager]] = {
     "canonical_replay": _canonical_replay,
     "rate_reward": _rate_reward,
     "without_analogs": functools.partial(_keep_generators, ("reinvent", "graph_ga")),
-    "randomized_prior": functools.partial(_prior, WEIGHTS / "prior_zinc250k_randomized.pt"),
-    "zinc_moses_prior": functools.partial(_prior, WEIGHTS / "prior_zinc250k_moses.pt"),
+    "randomized_prior": functools.partial(pmo.use_prior, WEIGHTS / "prior_zinc250k_randomized.pt"),
+    "zinc_moses_prior": functools.partial(pmo.use_prior, WEIGHTS / "prior_zinc250k_moses.pt"),
     "trajectory_balance": functools.partial(_reinvent_settings, loss="trajectory_balance"),
     "rank_replay": functools.partial(_reinvent_settings, replay_size=1000, replay_weighting="rank"),
     "reinvent_only": functools.partial(_keep_generators, ("reinvent",)),

@@ -455,8 +455,10 @@ def _train_cli(argv: Sequence[str] | None = None) -> None:
     rng = np.random.default_rng(args.seed)
     rng.shuffle(corpus)  # the same seed gives the same held-out split when resuming
     held_out, train = corpus[: args.held_out], corpus[args.held_out :]
+    extra = []
     if args.extra_corpus:
-        train += extra_molecules(args.extra_corpus, set(corpus), args.extra_limit, rng)
+        extra = extra_molecules(args.extra_corpus, set(corpus), args.extra_limit, rng)
+        train += extra
     if args.randomized:  # one fixed spelling per held-out molecule, so NLLs stay comparable
         held_out = randomized(held_out, np.random.default_rng(args.seed + 1))
     if args.init:
@@ -468,7 +470,7 @@ def _train_cli(argv: Sequence[str] | None = None) -> None:
         before = {}
     encodable = len(model.batch(train)[1])
     print(
-        f"corpus {len(corpus)} molecules + {len(train) + len(held_out) - len(corpus)} extra "
+        f"corpus {len(corpus)} molecules + {len(extra)} extra "
         f"({encodable} of {len(train)} training ones encodable), "
         f"vocabulary {len(model.vocab)} tokens, init {args.init or 'random'}",
         flush=True,
