@@ -325,6 +325,10 @@ def test_catboost_and_paired_boosters_learn_and_round_trip(booster, pim1, tmp_pa
     assert float(np.sqrt(np.mean((pred.mean - y) ** 2))) < 0.8 * y.std()
     if booster == "both":  # each member is a (LightGBM, CatBoost) pair, outputs averaged
         assert all(isinstance(m, tuple) and len(m) == 2 for m in model.members)
+    # members share one CatBoost Pool; each converting the array itself gives the same outputs
+    X, _ = model.feature_set.transform(test.smiles.tolist())
+    unshared = np.stack([model._raw_member(m, X) for m in model.members])
+    assert np.allclose(model.member_predictions(X), unshared, atol=1e-9)
     model.save(tmp_path / "m")
     loaded = Model.load(tmp_path / "m")
     assert loaded.params()["booster"] == booster

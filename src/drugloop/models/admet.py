@@ -26,6 +26,7 @@ import pandas as pd
 from drugloop.chem.molecule import invalid_smiles_message
 from drugloop.models.cv_ensemble import apply_platt, conformal_mean_std, difficulty
 from drugloop.models.features import FeatureSet, can_fork, default_jobs
+from drugloop.models.gbm import catboost_pool, is_lightgbm, iterations
 
 
 @dataclass(frozen=True)
@@ -285,8 +286,6 @@ def _serialized_members(members: Sequence[object]) -> dict[str, list]:
     """
     import base64
 
-    from drugloop.models.gbm import is_lightgbm, iterations
-
     out: dict[str, list] = {"boosters": [], "iterations": [], "catboost": [], "cb_iterations": []}
     for member in members:
         parts = member if isinstance(member, tuple) else (member,)
@@ -441,10 +440,10 @@ def _load_catboost(blob: str) -> object | None:
     return CatBoost().load_model(blob=base64.b64decode(blob))
 
 
-def _catboost_output(model, X: np.ndarray, trees: int, task: str, threads: int) -> np.ndarray:
+def _catboost_output(model, pool, trees: int, task: str, threads: int) -> np.ndarray:
     """P(class 1) or the regression value, from the first ``trees`` trees."""
     kind = "Probability" if task == "classification" else "RawFormulaVal"
-    out = model.predict(X, prediction_type=kind, ntree_end=trees, thread_count=threads or -1)
+    out = model.predict(pool, prediction_type=kind, ntree_end=trees, thread_count=threads or -1)
     return out[:, 1] if out.ndim == 2 else out
 
 
@@ -552,6 +551,8 @@ class AdmetPanel:
         from scipy import sparse
 
         X_sparse = sparse.csr_matrix(X)  # NaNs stay explicit; LightGBM skips zeros either way
+        has_catboost = any(c is not None for cats in self.catboosts.values() for c in cats)
+        pool = catboost_pool(X) if has_catboost else None
         out = {}
         for name, boosters in self.boosters.items():
             spec = self.specs[name]
@@ -563,7 +564,7 @@ class AdmetPanel:
                 if b is not None:
                     parts.append(b.predict(X_sparse, num_iteration=it, num_threads=threads))
                 if cat is not None:
-                    parts.append(_catboost_output(cat, X, cb_it, spec["task"], threads))
+                    parts.append(_catboost_output(cat, pool, cb_it, spec["task"], threads))
                 rows.append(np.mean(parts, axis=0))
             out[name] = np.stack(rows)
         return out
