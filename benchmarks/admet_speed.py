@@ -12,6 +12,10 @@ table gives medians: the machine is shared), on the first 5,000 ZINC250k SMILES
     .venv-admetai/bin/pip install seaborn typed-argument-parser tqdm
 
     .venv/bin/python benchmarks/admet_speed.py [--n 5000] [--repeats 3]
+
+``--panel DIR --name NAME`` times a candidate panel (an ``export_panel`` directory) instead of
+the shipped one and writes ``results/NAME.json``/``.md``: a recipe is measured against ADMET-AI
+in the same run before it ships.
 """
 
 from __future__ import annotations
@@ -49,8 +53,9 @@ print(json.dumps({"load_s": t1 - t0, "predict_s": t2 - t1, "n": len(smiles),
 DRUGLOOP_SCRIPT = """
 import sys, time, json
 t0 = time.time()
+from pathlib import Path
 from drugloop.models.admet import AdmetPanel
-panel = AdmetPanel()
+panel = AdmetPanel(Path(sys.argv[2]) if len(sys.argv) > 2 else None)
 t1 = time.time()
 smiles = [line.strip() for line in open(sys.argv[1]) if line.strip()]
 preds = panel.predict(smiles)
@@ -71,13 +76,15 @@ def _cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _run(tool: str, smiles_file: str) -> dict:
+def _run(tool: str, smiles_file: str, panel: Path | None = None) -> dict:
     """One fresh process of ``tool``: load its models, predict every molecule."""
     python, script = TOOLS[tool]
     if not python.exists():
         return {"error": f"{python} missing; see this file's docstring"}
     c0 = _cpu_s()
-    proc = subprocess.run([str(python), "-c", script, smiles_file], capture_output=True, text=True)
+    extra = [str(panel)] if panel is not None and tool == "drugloop" else []
+    cmd = [str(python), "-c", script, smiles_file, *extra]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         return {"error": proc.stderr[-2000:]}
     run = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -90,6 +97,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=5000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--panel", type=Path, help="a candidate panel directory (default: shipped)")
+    parser.add_argument("--name", default="admet_speed", help="results file stem")
     args = parser.parse_args()
     shared = shared_data_dir()
     if shared is None:
@@ -103,17 +112,18 @@ def main() -> None:
         "n_molecules": len(smiles),
         "cpu_count": os.cpu_count(),
         "load_average_at_start": os.getloadavg()[0],
+        "panel": str(args.panel) if args.panel else "shipped",
         "repeats": [],
     }
     for _ in track(range(args.repeats), description="drugloop, then ADMET-AI"):
-        result["repeats"].append({tool: _run(tool, fh.name) for tool in TOOLS})
+        result["repeats"].append({tool: _run(tool, fh.name, args.panel) for tool in TOOLS})
     result["load_average_at_end"] = os.getloadavg()[0]
     result.update(_summary(result["repeats"]))
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / "admet_speed.json").write_text(json.dumps(result, indent=2))
-    lines = _table(result, len(smiles))
-    (out / "admet_speed.md").write_text("\n".join(lines) + "\n")
+    (out / f"{args.name}.json").write_text(json.dumps(result, indent=2))
+    lines = _table(result, len(smiles), args)
+    (out / f"{args.name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
@@ -134,11 +144,16 @@ def _summary(repeats: list[dict]) -> dict:
     }
 
 
-def _table(result: dict, n: int) -> list[str]:
+def _table(result: dict, n: int, args: argparse.Namespace) -> list[str]:
+    command = ".venv/bin/python benchmarks/admet_speed.py"
+    if args.panel:
+        command += f" --panel {args.panel} --name {args.name}"
     lines = [
         "# ADMET panel speed (same script, same molecules, this machine)",
         "",
-        "Command: `.venv/bin/python benchmarks/admet_speed.py`",
+        f"Command: `{command}`",
+        "",
+        f"Panel: {result['panel']}.",
         "",
         f"{n} ZINC250k molecules, {result['cpu_count']} cores (shared; load average "
         f"{result['load_average_at_start']:.1f} at start, {result['load_average_at_end']:.1f} "
