@@ -301,6 +301,22 @@ def test_parallel_featurization_matches_serial_row_for_row(bundled_data, monkeyp
     assert np.isnan(X2[300]).all() and not np.isnan(X2[302]).all()
 
 
+def test_lean_descriptors_are_fast2d_without_the_topological_indices(bundled_data):
+    """``fast2d_lean`` gives the same values as ``fast2d`` for every column it keeps."""
+    from drugloop.models import features
+
+    smiles = pd.read_csv(bundled_data / "moleculeace" / "CHEMBL2147_Ki.csv.gz").smiles[:40]
+    full = features.block_matrix("fast2d", smiles.tolist())
+    lean = features.block_matrix("fast2d_lean", smiles.tolist())
+    kept = [features.FAST2D_NAMES.index(n) for n in features.FAST2D_LEAN_NAMES]
+    dropped = set(features.FAST2D_NAMES) - set(features.FAST2D_LEAN_NAMES)
+    assert {"chi0v", "chi4n", "kappa3", "Phi"} <= dropped and "tpsa" not in dropped
+    assert np.array_equal(full[:, kept], lean, equal_nan=True)
+    assert features.FeatureSet.named("lean").n_features == (
+        features.FeatureSet().n_features - len(dropped)
+    )
+
+
 def test_column_names_match_ignoring_case_and_spaces_unless_ambiguous(tmp_path, pim1):
     from drugloop.models.workflow import read_training_table
 
