@@ -24,7 +24,6 @@ scores are recorded beside, and play no part.
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import sys
@@ -36,7 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from feature_cache import cached_features  # noqa: E402
-from tdc_data import ENDPOINTS, LOWER_IS_BETTER, load_endpoint, metric, run_cached  # noqa: E402
+from tdc_data import ENDPOINTS, LOWER_IS_BETTER, endpoint_main, load_endpoint, metric  # noqa: E402
 
 from drugloop.models.cv_ensemble import assign_folds, scaffold_groups  # noqa: E402
 from drugloop.models.features import FEATURE_SETS, FeatureSet  # noqa: E402
@@ -157,24 +156,7 @@ def merge() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--endpoints", nargs="*", default=list(ENDPOINTS))
-    parser.add_argument("--seeds", nargs="*", type=int, default=[1, 2])
-    parser.add_argument("--merge", action="store_true")
-    args = parser.parse_args()
-    if args.merge:
-        merge()
-        return
-    run_cached(
-        OUT,
-        args.endpoints,
-        args.seeds,
-        run_one,
-        lambda r: (
-            f"{r['endpoint']} {r['seed']} "
-            + str({k: round(v, 3) for k, v in r.items() if k.startswith("valid")})
-        ),
-    )
+    endpoint_main(__doc__, OUT, run_one, merge, seeds=(1, 2))
 
 
 if __name__ == "__main__":

@@ -118,3 +118,30 @@ def run_cached(
             result = run(name, seed)
             path.write_text(json.dumps(result, indent=2))
             print(describe(result), flush=True)
+
+
+def describe_valid(result: dict) -> str:
+    """One progress line per (endpoint, seed): its validation scores."""
+    scores = {k: round(v, 3) for k, v in result.items() if k.startswith("valid")}
+    return f"{result['endpoint']} {result['seed']} {scores}"
+
+
+def endpoint_main(
+    doc: str,
+    out: Path,
+    run: Callable[[str, int], dict],
+    merge: Callable[[], None],
+    seeds: Sequence[int] = (1, 2, 3, 4, 5),
+) -> None:
+    """The command line of a per-endpoint comparison: run (endpoint, seed) parts, or merge."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--endpoints", nargs="*", default=list(ENDPOINTS))
+    parser.add_argument("--seeds", nargs="*", type=int, default=list(seeds))
+    parser.add_argument("--merge", action="store_true")
+    args = parser.parse_args()
+    if args.merge:
+        merge()
+    else:
+        run_cached(out, args.endpoints, args.seeds, run, describe_valid)
