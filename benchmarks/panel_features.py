@@ -35,7 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from feature_cache import cached_features  # noqa: E402
-from tdc_data import ENDPOINTS, LOWER_IS_BETTER, endpoint_main, load_endpoint, metric  # noqa: E402
+from tdc_data import ENDPOINTS, LOWER_IS_BETTER, endpoint_main, load_endpoint, metric, write_summary  # noqa: E402
 
 from drugloop.models.cv_ensemble import assign_folds, scaffold_groups  # noqa: E402
 from drugloop.models.features import FEATURE_SETS, FeatureSet  # noqa: E402
@@ -125,16 +125,15 @@ def merge() -> None:
         "threshold": MIN_MEAN_CHANGE,
         "chosen_on_validation": min(acceptable, key=ms.get) if acceptable else "default",
     }
-    (HERE / "results" / "panel_features.json").write_text(
-        json.dumps({"summary": summary, "rows": rows}, indent=2)
+    lines = write_summary(
+        "panel_features",
+        "Cheaper features for the ADMET panel (validation decides)",
+        ".venv/bin/python benchmarks/panel_features.py --seeds 1 2 && "
+        ".venv/bin/python benchmarks/panel_features.py --merge",
+        summary,
+        rows,
     )
-    lines = [
-        "# Cheaper features for the ADMET panel (validation decides)",
-        "",
-        "Command: `.venv/bin/python benchmarks/panel_features.py --seeds 1 2 && "
-        ".venv/bin/python benchmarks/panel_features.py --merge`",
-        "",
-        f"Summary: {json.dumps(summary)}",
+    lines += [
         "",
         "Validation = out-of-fold over train_val (5 scaffold folds per seed, as in tdc_admet.py; "
         "the default's scores are that benchmark's records). Mean over seeds. Change = relative "

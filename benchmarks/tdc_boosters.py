@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import tdc_admet  # noqa: E402
 from feature_cache import cached_features  # noqa: E402
 from tdc_admet import save, score_model  # noqa: E402
-from tdc_data import ENDPOINTS, LOWER_IS_BETTER, endpoint_main, load_endpoint, metric  # noqa: E402
+from tdc_data import ENDPOINTS, LOWER_IS_BETTER, endpoint_main, load_endpoint, metric, write_summary  # noqa: E402
 
 from drugloop.models.cv_ensemble import assign_folds, scaffold_groups  # noqa: E402
 from drugloop.models.features import FEATURE_SETS  # noqa: E402
@@ -136,16 +136,15 @@ def merge() -> None:
         "majority_needed": majority,
         "chosen_on_validation": choice,
     }
-    (HERE / "results" / "tdc_boosters.json").write_text(
-        json.dumps({"summary": summary, "rows": rows}, indent=2)
+    lines = write_summary(
+        "tdc_boosters",
+        "Boosters on TDC ADMET: LightGBM, CatBoost, or both per member (validation decides)",
+        ".venv/bin/python benchmarks/tdc_boosters.py && "
+        ".venv/bin/python benchmarks/tdc_boosters.py --merge",
+        summary,
+        rows,
     )
-    lines = [
-        "# Boosters on TDC ADMET: LightGBM, CatBoost, or both per member (validation decides)",
-        "",
-        "Command: `.venv/bin/python benchmarks/tdc_boosters.py && "
-        ".venv/bin/python benchmarks/tdc_boosters.py --merge`",
-        "",
-        f"Summary: {json.dumps(summary)}",
+    lines += [
         "",
         "Validation = out-of-fold over train_val (5 scaffold folds per seed); the choice uses "
         "validation only. Mean over seeds; seconds = one fit of the 5-member ensemble, one thread.",

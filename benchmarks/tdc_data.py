@@ -145,3 +145,12 @@ def endpoint_main(
         merge()
     else:
         run_cached(out, args.endpoints, args.seeds, run, describe_valid)
+
+
+def write_summary(
+    name: str, title: str, command: str, summary: dict, rows: list[dict]
+) -> list[str]:
+    """Write ``results/<name>.json`` and return the markdown report's opening lines."""
+    results = Path(__file__).resolve().parent / "results"
+    (results / f"{name}.json").write_text(json.dumps({"summary": summary, "rows": rows}, indent=2))
+    return [f"# {title}", "", f"Command: `{command}`", "", f"Summary: {json.dumps(summary)}"]
