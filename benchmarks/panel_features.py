@@ -35,7 +35,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from feature_cache import cached_features  # noqa: E402
-from tdc_data import ENDPOINTS, LOWER_IS_BETTER, endpoint_main, load_endpoint, metric, write_summary  # noqa: E402
+from tdc_data import (  # noqa: E402
+    ENDPOINTS,
+    LOWER_IS_BETTER,
+    endpoint_main,
+    endpoint_runs,
+    load_endpoint,
+    metric,
+    write_summary,
+)
 
 from drugloop.models.cv_ensemble import assign_folds, scaffold_groups  # noqa: E402
 from drugloop.models.features import FEATURE_SETS, FeatureSet  # noqa: E402
@@ -96,10 +104,7 @@ def relative_change(metric_name: str, candidate: float, default: float) -> float
 
 def merge() -> None:
     rows = []
-    for name, (_, metric_name) in ENDPOINTS.items():
-        runs = [json.loads(p.read_text()) for p in sorted(OUT.glob(f"{name}_seed*.json"))]
-        if not runs:
-            continue
+    for name, metric_name, runs in endpoint_runs(OUT):
         seeds = [r["seed"] for r in runs]
         records = [DEFAULT_RECORDS / f"{name}_seed{s}.json" for s in seeds]
         defaults = [json.loads(path.read_text()) for path in records]

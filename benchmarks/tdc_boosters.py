@@ -35,7 +35,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import tdc_admet  # noqa: E402
 from feature_cache import cached_features  # noqa: E402
 from tdc_admet import save, score_model  # noqa: E402
-from tdc_data import ENDPOINTS, LOWER_IS_BETTER, endpoint_main, load_endpoint, metric, write_summary  # noqa: E402
+from tdc_data import (  # noqa: E402
+    ENDPOINTS,
+    LOWER_IS_BETTER,
+    endpoint_main,
+    endpoint_runs,
+    load_endpoint,
+    metric,
+    write_summary,
+)
 
 from drugloop.models.cv_ensemble import assign_folds, scaffold_groups  # noqa: E402
 from drugloop.models.features import FEATURE_SETS  # noqa: E402
@@ -108,10 +116,7 @@ def better(metric_name: str, a: float, b: float) -> bool:
 
 def merge() -> None:
     rows = []
-    for name, (_, metric_name) in ENDPOINTS.items():
-        runs = [json.loads(p.read_text()) for p in sorted(OUT.glob(f"{name}_seed*.json"))]
-        if not runs:
-            continue
+    for name, metric_name, runs in endpoint_runs(OUT):
         row = {"endpoint": name, "metric": metric_name, "seeds": [r["seed"] for r in runs]}
         for split in ("valid", "test"):
             for arm in ARMS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -154,3 +154,11 @@ def write_summary(
     results = Path(__file__).resolve().parent / "results"
     (results / f"{name}.json").write_text(json.dumps({"summary": summary, "rows": rows}, indent=2))
     return [f"# {title}", "", f"Command: `{command}`", "", f"Summary: {json.dumps(summary)}"]
+
+
+def endpoint_runs(out: Path) -> Iterator[tuple[str, str, list[dict]]]:
+    """(endpoint, metric, its cached runs) for every endpoint with at least one run in ``out``."""
+    for name, (_, metric_name) in ENDPOINTS.items():
+        runs = [json.loads(p.read_text()) for p in sorted(out.glob(f"{name}_seed*.json"))]
+        if runs:
+            yield name, metric_name, runs
