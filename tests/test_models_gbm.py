@@ -356,7 +356,7 @@ def test_unknown_booster_is_refused():
         create_model("gbm", booster="xgboost")
 
 
-def test_cli_booster_option_is_recorded_and_refused_for_other_models(tmp_path, pim1):
+def test_cli_booster_and_features_options_are_recorded_and_refused_for_other_models(tmp_path, pim1):
     from drugloop.cli.main import app
 
     train, _ = pim1
@@ -368,3 +368,11 @@ def test_cli_booster_option_is_recorded_and_refused_for_other_models(tmp_path, p
     assert card["params"]["booster"] == "catboost" and card["versions"]["catboost"]
     res = CliRunner().invoke(app, [*base, "--model", "rf", "--booster", "both"])
     assert res.exit_code != 0 and "--booster applies to the gbm model" in res.output
+    res = CliRunner().invoke(app, [*base, "--features", "lean"])
+    assert res.exit_code == 0, res.output
+    card = json.loads((tmp_path / "m" / "model_card.json").read_text())
+    assert "fast2d_lean" in card["params"]["features"]
+    res = CliRunner().invoke(app, [*base, "--features", "ecfp9"])
+    assert res.exit_code != 0 and "unknown feature set 'ecfp9'" in res.output
+    res = CliRunner().invoke(app, [*base, "--model", "rf", "--features", "lean"])
+    assert res.exit_code != 0 and "--features applies to the gbm model" in res.output
