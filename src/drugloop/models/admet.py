@@ -524,6 +524,7 @@ class AdmetPanel:
             name: [_load_catboost(b) for b in spec.get("catboost", [])]
             for name, spec in self.specs.items()
         }
+        self.has_catboost = any(c is not None for cats in self.catboosts.values() for c in cats)
         self.n_jobs = n_jobs or default_jobs()
         self.chunk_size = chunk_size
         indptr, bits = _train_fingerprints(directory)
@@ -551,8 +552,7 @@ class AdmetPanel:
         from scipy import sparse
 
         X_sparse = sparse.csr_matrix(X)  # NaNs stay explicit; LightGBM skips zeros either way
-        has_catboost = any(c is not None for cats in self.catboosts.values() for c in cats)
-        pool = catboost_pool(X) if has_catboost else None
+        pool = catboost_pool(X) if self.has_catboost else None
         out = {}
         for name, boosters in self.boosters.items():
             spec = self.specs[name]

@@ -58,19 +58,11 @@ def _fast2d(mol: Chem.Mol) -> np.ndarray:
     ASA…), MQN counts and the PEOE/SMR/SlogP VSA bins: the physchem signal ADMET models need,
     at a cost that keeps the full panel fast.
     """
-    values = [
-        *_PROPERTIES.ComputeProperties(mol),
-        *rdMolDescriptors.MQNs_(mol),
-        *rdMolDescriptors.PEOE_VSA_(mol),
-        *rdMolDescriptors.SMR_VSA_(mol),
-        *rdMolDescriptors.SlogP_VSA_(mol),
-        Chem.GetFormalCharge(mol),
-        rdMolDescriptors.CalcFractionCSP3(mol),
-    ]
-    return _finite_row(values)
+    return _descriptor_row(mol, _PROPERTIES)
 
 
-# the chi path indices, kappa shape indices and their kin: 90% of Properties' cost
+# chi path indices, kappa shape indices and their kin: most of what Properties costs
+# (benchmarks/panel_profile.py measures both Properties lists)
 _TOPOLOGICAL = ("chi", "kappa", "Phi", "hallKierAlpha")
 _PROPERTIES_LEAN = rdMolDescriptors.Properties(
     [n for n in _PROPERTIES.GetPropertyNames() if not n.startswith(_TOPOLOGICAL)]
@@ -81,9 +73,14 @@ FAST2D_LEAN_NAMES: tuple[str, ...] = tuple(
 
 
 def _fast2d_lean(mol: Chem.Mol) -> np.ndarray:
-    """``fast2d`` without the chi/kappa indices: ~0.4 ms/mol instead of ~1.2."""
+    """``fast2d`` without the chi/kappa indices (the ADMET panel's descriptors)."""
+    return _descriptor_row(mol, _PROPERTIES_LEAN)
+
+
+def _descriptor_row(mol: Chem.Mol, properties: rdMolDescriptors.Properties) -> np.ndarray:
+    """``properties`` then MQN counts, VSA bins, formal charge and Fsp3; non-finite → NaN."""
     values = [
-        *_PROPERTIES_LEAN.ComputeProperties(mol),
+        *properties.ComputeProperties(mol),
         *rdMolDescriptors.MQNs_(mol),
         *rdMolDescriptors.PEOE_VSA_(mol),
         *rdMolDescriptors.SMR_VSA_(mol),
