@@ -21,7 +21,6 @@ in the same run before it ships.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import resource
@@ -33,7 +32,8 @@ from pathlib import Path
 import numpy as np
 from rich.progress import track
 
-from drugloop.paths import shared_data_dir
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from zinc_sample import zinc_smiles  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -100,12 +100,10 @@ def main() -> None:
     parser.add_argument("--panel", type=Path, help="a candidate panel directory (default: shipped)")
     parser.add_argument("--name", default="admet_speed", help="results file stem")
     args = parser.parse_args()
-    shared = shared_data_dir()
-    if shared is None:
+    smiles = zinc_smiles(args.n)
+    if smiles is None:
         print("shared data not found; skipping")
         return
-    with gzip.open(shared / "zinc250k" / "zinc250k.smi.gz", "rt") as fh:
-        smiles = [next(fh).split()[0] for _ in range(args.n)]
     with tempfile.NamedTemporaryFile("w", suffix=".smi", delete=False) as fh:
         fh.write("\n".join(smiles) + "\n")
     result: dict = {

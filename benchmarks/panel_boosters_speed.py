@@ -13,7 +13,6 @@ beside its file size and the trees per member.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import subprocess
 import sys
@@ -25,6 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tdc_admet import models_dir  # noqa: E402
 from tdc_data import ENDPOINTS, load_endpoint  # noqa: E402
+from zinc_sample import zinc_smiles  # noqa: E402
 
 from drugloop.models.admet import PANEL_FILE, panel_dir  # noqa: E402
 from drugloop.paths import shared_data_dir  # noqa: E402
@@ -81,8 +81,7 @@ def main() -> None:
         print("shared data not found; skipping")
         return
     panels = {"lightgbm (shipped)": panel_dir(), "both (LightGBM + CatBoost)": export_paired()}
-    with gzip.open(shared_data_dir() / "zinc250k" / "zinc250k.smi.gz", "rt") as fh:
-        smiles = [line.split()[0] for line in fh][1 : args.n + 1]
+    smiles = zinc_smiles(args.n, skip=1)
     rows = []
     with tempfile.NamedTemporaryFile("w", suffix=".smi") as tmp:
         tmp.write("\n".join(smiles) + "\n")

@@ -24,7 +24,6 @@ scores are recorded beside, and play no part.
 
 from __future__ import annotations
 
-import gzip
 import json
 import sys
 import time
@@ -44,11 +43,11 @@ from tdc_data import (  # noqa: E402
     metric,
     write_summary,
 )
+from zinc_sample import zinc_smiles  # noqa: E402
 
 from drugloop.models.cv_ensemble import assign_folds, scaffold_groups  # noqa: E402
 from drugloop.models.features import FEATURE_SETS, FeatureSet  # noqa: E402
 from drugloop.models.gbm import GBMModel  # noqa: E402
-from drugloop.paths import shared_data_dir  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "results" / "panel_features"
@@ -84,9 +83,7 @@ def run_one(name: str, seed: int) -> dict:
 
 def featurize_ms(n: int = 2000) -> dict[str, float]:
     """CPU-ms per molecule of each feature set on ``n`` ZINC250k molecules, one process."""
-    shared = shared_data_dir()
-    with gzip.open(shared / "zinc250k" / "zinc250k.smi.gz", "rt") as fh:
-        smiles = [next(fh).split()[0] for _ in range(n + 1)][1:]
+    smiles = zinc_smiles(n, skip=1)
     out = {}
     for arm in ("default", *CANDIDATES):
         feature_set = FeatureSet.named(arm)

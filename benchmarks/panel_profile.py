@@ -11,8 +11,8 @@ ADMET-AI is ``benchmarks/admet_speed.py``; this says what to make cheaper next.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -22,7 +22,9 @@ from threadpoolctl import threadpool_limits
 
 from drugloop.models.admet import AdmetPanel, _featurize, _fp_generator
 from drugloop.models.features import _PROPERTIES, _PROPERTIES_LEAN, BLOCKS
-from drugloop.paths import shared_data_dir
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from zinc_sample import zinc_smiles  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -60,12 +62,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000)
     args = parser.parse_args()
-    shared = shared_data_dir()
-    if shared is None:
+    smiles = zinc_smiles(args.n, skip=1)
+    if smiles is None:
         print("shared data not found; skipping")
         return
-    with gzip.open(shared / "zinc250k" / "zinc250k.smi.gz", "rt") as fh:
-        smiles = [next(fh).split()[0] for _ in range(args.n + 1)][1:]
     result = profile(smiles)
     (HERE / "results" / "panel_profile.json").write_text(json.dumps(result, indent=2))
     lines = [
