@@ -317,6 +317,25 @@ def test_lean_descriptors_are_fast2d_without_the_topological_indices(bundled_dat
     )
 
 
+def test_avalon_counts_do_not_depend_on_the_2d_layout(bundled_data):
+    """The flat-conformer shortcut gives RDKit's own Avalon counts, stereocentres included."""
+    from rdkit import Chem
+    from rdkit.Avalon import pyAvalonTools
+
+    from drugloop.models import features
+
+    smiles = pd.read_csv(bundled_data / "moleculeace" / "CHEMBL2147_Ki.csv.gz").smiles[:60].tolist()
+    smiles += ["C[C@H](N)C(=O)O", "C/C=C/C(=O)O", "F[C@@H](Cl)Br", "[2H]C([2H])([2H])O"]
+    mols = [Chem.MolFromSmiles(s) for s in smiles]
+    assert any(Chem.FindMolChiralCenters(m) for m in mols)
+    for mol in mols:
+        counts = pyAvalonTools.GetAvalonCountFP(mol, nBits=1024).GetNonzeroElements()
+        expected = np.zeros(1024, dtype=np.float32)
+        expected[list(counts)] = list(counts.values())
+        assert np.array_equal(features._avalon_counts(mol), expected)
+        assert mol.GetNumConformers() == 0  # the caller's molecule is left as it was
+
+
 def test_column_names_match_ignoring_case_and_spaces_unless_ambiguous(tmp_path, pim1):
     from drugloop.models.workflow import read_training_table
 
