@@ -16,7 +16,8 @@ of its relative validation change against the default (sign-adjusted: positive =
 mean over the seeds run) is at least −0.25%; the fastest acceptable candidate (featurization
 CPU-ms per molecule on 2,000 ZINC250k molecules, one process) would become the panel's
 feature set, and the panel then needs refitting, re-benchmarking and a new speed run. Test
-scores are recorded beside, and play no part.
+scores are recorded beside, and play no part. Later rounds (``panel_features_avalon.py``)
+reuse this machinery with their own :class:`Round`: the panel's set of the day as baseline.
 
     .venv/bin/python benchmarks/panel_features.py [--endpoints A B ...] [--seeds 1 2]
     .venv/bin/python benchmarks/panel_features.py --merge
@@ -28,6 +29,9 @@ import json
 import sys
 import time
 import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -50,15 +54,44 @@ from drugloop.models.features import FEATURE_SETS, FeatureSet  # noqa: E402
 from drugloop.models.gbm import GBMModel  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-OUT = HERE / "results" / "panel_features"
-DEFAULT_RECORDS = OUT / "default"  # tdc_admet.py's records of the default set, seeds 1–2
-CANDIDATES = ("lean", "lean_ap")
 MIN_MEAN_CHANGE = -0.0025
 warnings.filterwarnings("ignore")
 
 
-def run_one(name: str, seed: int) -> dict:
-    """Each candidate set on the default recipe's folds: OOF validation and test scores."""
+@dataclass(frozen=True)
+class Round:
+    """One comparison: candidate feature sets against the panel's set of the day."""
+
+    name: str  # results/<name>/ (records) and results/<name>.{json,md}
+    title: str
+    baseline: str  # the feature set the candidates must not fall behind
+    candidates: tuple[str, ...]
+
+    @property
+    def out(self) -> Path:
+        return HERE / "results" / self.name
+
+    @property
+    def baseline_records(self) -> Path:
+        """The baseline's ``tdc_admet.py`` records (seeds 1–2), copied when the round began."""
+        return self.out / self.baseline
+
+    @property
+    def command(self) -> str:
+        script = f".venv/bin/python benchmarks/{self.name}.py"
+        return f"{script} --seeds 1 2 && {script} --merge"
+
+
+CHI_KAPPA = Round(
+    "panel_features",
+    "Cheaper features for the ADMET panel (validation decides)",
+    "default",
+    ("lean", "lean_ap"),
+)
+
+
+def run_one(round_: Round, name: str, seed: int) -> dict:
+    """Each candidate set on the baseline recipe's folds: OOF validation and test scores."""
     task, metric_name = ENDPOINTS[name]
     train_val, test = load_endpoint(name)
     smiles = train_val.Drug.tolist() + test.Drug.tolist()
@@ -66,7 +99,7 @@ def run_one(name: str, seed: int) -> dict:
     y_tv, y_te = train_val.Y.to_numpy(float), test.Y.to_numpy(float)
     folds = assign_folds(scaffold_groups(train_val.Drug.tolist()), 5, seed)
     result = {"endpoint": name, "seed": seed, "metric": metric_name}
-    for arm in CANDIDATES:
+    for arm in round_.candidates:
         X = cached_features(name, smiles, FEATURE_SETS[arm])
         start = time.time()
         model = GBMModel(task=task, features=arm, seed=seed, n_jobs=1)
@@ -81,11 +114,11 @@ def run_one(name: str, seed: int) -> dict:
     return result
 
 
-def featurize_ms(n: int = 2000) -> dict[str, float]:
+def featurize_ms(arms: Sequence[str], n: int = 2000) -> dict[str, float]:
     """CPU-ms per molecule of each feature set on ``n`` ZINC250k molecules, one process."""
     smiles = zinc_smiles(n, skip=1)
     out = {}
-    for arm in ("default", *CANDIDATES):
+    for arm in arms:
         feature_set = FeatureSet.named(arm)
         start = time.process_time()
         feature_set._transform_serial(smiles)
@@ -93,71 +126,70 @@ def featurize_ms(n: int = 2000) -> dict[str, float]:
     return out
 
 
-def relative_change(metric_name: str, candidate: float, default: float) -> float:
+def relative_change(metric_name: str, candidate: float, baseline: float) -> float:
     """Sign-adjusted relative change: positive when the candidate is better."""
-    change = (candidate - default) / abs(default)
+    change = (candidate - baseline) / abs(baseline)
     return -change if metric_name in LOWER_IS_BETTER else change
 
 
-def merge() -> None:
+def merge(round_: Round) -> None:
+    base, arms = round_.baseline, round_.candidates
     rows = []
-    for name, metric_name, runs in endpoint_runs(OUT):
+    for name, metric_name, runs in endpoint_runs(round_.out):
         seeds = [r["seed"] for r in runs]
-        records = [DEFAULT_RECORDS / f"{name}_seed{s}.json" for s in seeds]
-        defaults = [json.loads(path.read_text()) for path in records]
+        records = [round_.baseline_records / f"{name}_seed{s}.json" for s in seeds]
+        baselines = [json.loads(path.read_text()) for path in records]
         row = {"endpoint": name, "metric": metric_name, "seeds": seeds}
-        row["valid_default"] = float(np.mean([d["valid"] for d in defaults]))
-        row["test_default"] = float(np.mean([d["test"] for d in defaults]))
-        for arm in CANDIDATES:
+        row[f"valid_{base}"] = float(np.mean([d["valid"] for d in baselines]))
+        row[f"test_{base}"] = float(np.mean([d["test"] for d in baselines]))
+        for arm in arms:
             for split in ("valid", "test"):
                 row[f"{split}_{arm}"] = float(np.mean([r[f"{split}_{arm}"] for r in runs]))
             row[f"change_{arm}"] = relative_change(
-                metric_name, row[f"valid_{arm}"], row["valid_default"]
+                metric_name, row[f"valid_{arm}"], row[f"valid_{base}"]
             )
         rows.append(row)
-    ms = featurize_ms()
-    mean_change = {arm: float(np.mean([r[f"change_{arm}"] for r in rows])) for arm in CANDIDATES}
-    acceptable = [arm for arm in CANDIDATES if mean_change[arm] >= MIN_MEAN_CHANGE]
+    ms = featurize_ms((base, *arms))
+    mean_change = {arm: float(np.mean([r[f"change_{arm}"] for r in rows])) for arm in arms}
+    acceptable = [arm for arm in arms if mean_change[arm] >= MIN_MEAN_CHANGE]
     summary = {
         "endpoints": len(rows),
         "seeds": sorted({s for r in rows for s in r["seeds"]}),
+        "baseline": base,
         "featurize_cpu_ms_per_molecule": {k: round(v, 3) for k, v in ms.items()},
         "mean_relative_valid_change": mean_change,
-        "valid_not_worse": {arm: sum(r[f"change_{arm}"] >= 0 for r in rows) for arm in CANDIDATES},
+        "valid_not_worse": {arm: sum(r[f"change_{arm}"] >= 0 for r in rows) for arm in arms},
         "threshold": MIN_MEAN_CHANGE,
-        "chosen_on_validation": min(acceptable, key=ms.get) if acceptable else "default",
+        "chosen_on_validation": min(acceptable, key=ms.get) if acceptable else base,
     }
-    lines = write_summary(
-        "panel_features",
-        "Cheaper features for the ADMET panel (validation decides)",
-        ".venv/bin/python benchmarks/panel_features.py --seeds 1 2 && "
-        ".venv/bin/python benchmarks/panel_features.py --merge",
-        summary,
-        rows,
-    )
+    lines = write_summary(round_.name, round_.title, round_.command, summary, rows)
+    columns = [
+        *(f"valid {a}" for a in (base, *arms)),
+        *(f"change {a}" for a in arms),
+        *(f"test {a}" for a in (base, *arms)),
+    ]
     lines += [
         "",
         "Validation = out-of-fold over train_val (5 scaffold folds per seed, as in tdc_admet.py; "
-        "the default's scores are that benchmark's records). Mean over seeds. Change = relative "
-        "validation change against the default, positive = better. Test scores play no part.",
+        f"the {base} set's scores are that benchmark's records). Mean over seeds. Change = "
+        f"relative validation change against {base}, positive = better. Test scores play no part.",
         "",
-        "| endpoint | metric | valid default | valid lean | valid lean_ap | change lean "
-        "| change lean_ap | test default | test lean | test lean_ap |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| endpoint | metric | " + " | ".join(columns) + " |",
+        "|---|---|" + "---|" * len(columns),
     ]
     for r in rows:
-        lines.append(
-            f"| {r['endpoint']} | {r['metric']} | {r['valid_default']:.3f} | "
-            f"{r['valid_lean']:.3f} | {r['valid_lean_ap']:.3f} | {100 * r['change_lean']:+.1f}% | "
-            f"{100 * r['change_lean_ap']:+.1f}% | {r['test_default']:.3f} | {r['test_lean']:.3f} | "
-            f"{r['test_lean_ap']:.3f} |"
-        )
-    (HERE / "results" / "panel_features.md").write_text("\n".join(lines) + "\n")
+        cells = [
+            *(f"{r[f'valid_{a}']:.3f}" for a in (base, *arms)),
+            *(f"{100 * r[f'change_{a}']:+.1f}%" for a in arms),
+            *(f"{r[f'test_{a}']:.3f}" for a in (base, *arms)),
+        ]
+        lines.append(f"| {r['endpoint']} | {r['metric']} | " + " | ".join(cells) + " |")
+    (HERE / "results" / f"{round_.name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
-def main() -> None:
-    endpoint_main(__doc__, OUT, run_one, merge, seeds=(1, 2))
+def main(round_: Round = CHI_KAPPA, doc: str = __doc__) -> None:
+    endpoint_main(doc, round_.out, partial(run_one, round_), partial(merge, round_), seeds=(1, 2))
 
 
 if __name__ == "__main__":

@@ -130,6 +130,9 @@ FEATURE_SETS: dict[str, tuple[str, ...]] = {
     # cheaper candidates for the panel (benchmarks/panel_features.py decides on validation)
     "lean": ("morgan", "avalon", "erg", "fast2d_lean"),
     "lean_ap": ("morgan", "atompair", "erg", "fast2d_lean"),
+    # Avalon is the dearest fingerprint left (benchmarks/panel_features_avalon.py)
+    "lean_noav": ("morgan", "erg", "fast2d_lean"),
+    "lean_tt": ("morgan", "torsion", "erg", "fast2d_lean"),
 }
 
 
