@@ -61,6 +61,7 @@ class GBMModel(CVEnsembleModel):
         seed: int = 0,
         domain_threshold: float = 0.35,
         booster: str = "lightgbm",
+        lgb_extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(task=task, alpha=alpha, seed=seed, domain_threshold=domain_threshold)
         if booster not in BOOSTERS:
@@ -75,6 +76,7 @@ class GBMModel(CVEnsembleModel):
         self.colsample = colsample
         self.log_transform = log_transform
         self.n_jobs = n_jobs
+        self.lgb_extra = dict(lgb_extra or {})  # further LightGBM parameters (recipe sweeps)
 
     def params(self) -> dict[str, Any]:
         return {
@@ -89,6 +91,7 @@ class GBMModel(CVEnsembleModel):
             "alpha": self.alpha,
             "log_scale": self.log_scale,
             "booster": self.booster,
+            **({"lgb_extra": self.lgb_extra} if self.lgb_extra else {}),
         }
 
     # -- training -----------------------------------------------------------------------------
@@ -105,6 +108,7 @@ class GBMModel(CVEnsembleModel):
             "max_bin": 63,
             "n_jobs": self.n_jobs,
             "verbose": -1,
+            **self.lgb_extra,
         }
 
     def _fit(self, smiles: Sequence[str], y: np.ndarray, censor: np.ndarray | None = None) -> None:
