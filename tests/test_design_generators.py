@@ -115,6 +115,42 @@ def test_portfolio_routes_and_scores_cards() -> None:
     assert sum(shares.values()) == pytest.approx(1.0) and min(shares.values()) >= 0.1 - 1e-9
 
 
+def test_resumed_portfolio_rebuilds_its_cards_top_k_and_bandit() -> None:
+    """A checkpoint's molecules go back to the generators that proposed them."""
+    objective = build_scoring_function({"components": [{"type": "qed"}]})
+
+    def portfolio() -> Portfolio:
+        return Portfolio(
+            {
+                "graph_ga": GraphGA(DRUGS, population_size=7, offspring_size=20, seed=0),
+                "mmp_analogs": MMPAnalogs(leads=DRUGS[:3], seed=0),
+            },
+            top_k=20,
+            reference_smiles=DRUGS,
+        )
+
+    first = portfolio()
+    history = optimize(first, objective, budget=60, batch_size=30).molecules
+    restored = portfolio()
+    restored.resume(
+        history["smiles"].tolist(),
+        history["score"].to_numpy(),
+        origins=history["generator"].tolist(),
+        rounds=history["round"].to_numpy(),
+    )
+    scored = {c["generator"]: c["scored"] for c in first.scorecard()}
+    assert {c["generator"]: c["scored"] for c in restored.scorecard()} == scored
+    assert min(scored.values()) > 0
+    assert sorted(restored._top) == sorted(first._top)
+    assert restored.shares() == pytest.approx(first.shares())
+    resumed = portfolio()
+    result = optimize(resumed, objective, budget=90, batch_size=30, history=history)
+    assert result.n_oracle_calls == 90
+    cards = resumed.scorecard()
+    assert sum(c["scored"] for c in cards) == 90
+    assert sum(c["top_k_share"] for c in cards) == pytest.approx(1.0)
+
+
 def test_recap_recombines_fragments_at_reaction_bonds() -> None:
     from drugloop.design.fragments import RECAPRecombination
 

@@ -33,6 +33,19 @@ class Generator(ABC):
         if len(smiles):
             self.tell(smiles, np.zeros(len(smiles)))
 
+    def resume(
+        self,
+        smiles: Sequence[str],
+        scores: np.ndarray,
+        origins: Sequence[str] | None = None,
+        rounds: Sequence[int] | None = None,
+    ) -> None:
+        """An interrupted run's scored molecules, with who proposed each and in which round.
+
+        Most generators just learn from them; a portfolio also rebuilds its bookkeeping.
+        """
+        self.tell(smiles, scores)
+
 
 GENERATORS: Registry[Generator] = Registry("generator")
 

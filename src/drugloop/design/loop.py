@@ -107,7 +107,12 @@ def optimize(
         smiles = history["smiles"].astype(str).tolist()
         scores = history["score"].to_numpy(dtype=np.float64)
         feedback = history["feedback"] if "feedback" in history else history["score"]
-        generator.tell(smiles, feedback.to_numpy(dtype=np.float64))
+        generator.resume(
+            smiles,
+            feedback.to_numpy(dtype=np.float64),
+            origins=history["generator"].astype(str).tolist() if "generator" in history else None,
+            rounds=history["round"].to_numpy() if "round" in history else None,
+        )
         known.update(zip((_key(s) for s in smiles), scores.tolist(), strict=True))
         frames.append(history.reset_index(drop=True))
         n_scored = len(history)

@@ -97,6 +97,37 @@ class Portfolio(Generator):
 
     def tell(self, smiles: Sequence[str], scores: np.ndarray | Sequence[float]) -> None:
         scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+        self._record(smiles, scores)
+        for generator in self.generators.values():
+            generator.tell(smiles, scores)
+
+    def resume(
+        self,
+        smiles: Sequence[str],
+        scores: np.ndarray,
+        origins: Sequence[str] | None = None,
+        rounds: Sequence[int] | None = None,
+    ) -> None:
+        """Rebuild the cards, bandit rewards and running top-k round by round, then tell once.
+
+        Without the origins a resumed run starts from empty cards: its scorecard counts only
+        the molecules scored after the restart, and the empty top-k makes the first new
+        batches look like top entries to the bandit.
+        """
+        smiles = list(smiles)
+        scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+        for text, name in zip(smiles, origins if origins is not None else (), strict=False):
+            if name in self.generators:
+                self.origin.setdefault(text, name)
+        rounds = np.zeros(len(smiles)) if rounds is None else np.asarray(rounds)
+        for round_no in np.unique(rounds):
+            batch = np.flatnonzero(rounds == round_no)
+            self._record([smiles[i] for i in batch], scores[batch])
+        for generator in self.generators.values():
+            generator.tell(smiles, scores)
+
+    def _record(self, smiles: Sequence[str], scores: np.ndarray) -> None:
+        """Cards, running top-k and discounted rewards for one scored batch."""
         gains = dict.fromkeys(self.generators, 0.0)
         for text, score in zip(smiles, scores, strict=True):
             name = self.origin.get(text)
@@ -114,8 +145,6 @@ class Portfolio(Generator):
                     gains[name] += 1.0
         for name, card in self.cards.items():
             card.reward = self.discount * card.reward + gains[name]
-        for generator in self.generators.values():
-            generator.tell(smiles, scores)
 
     def withheld(self, smiles: Sequence[str]) -> None:
         """Count what the safety guard held back per generator; not scored, so not in ``scored``."""
