@@ -24,28 +24,20 @@ change wins. Test scores are recorded beside, and play no part.
 from __future__ import annotations
 
 import sys
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from feature_cache import cached_features  # noqa: E402
-from panel_features import relative_change  # noqa: E402
+from panel_features import fit_on_folds, relative_change  # noqa: E402
 from tdc_admet import FEATURES  # noqa: E402
 from tdc_data import (  # noqa: E402
     ENDPOINTS,
     endpoint_main,
     endpoint_runs,
-    load_endpoint,
-    metric,
     write_summary,
 )
-
-from drugloop.models.cv_ensemble import assign_folds, scaffold_groups  # noqa: E402
-from drugloop.models.features import FEATURE_SETS  # noqa: E402
-from drugloop.models.gbm import GBMModel  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "results" / "recipe_sweep"
@@ -62,26 +54,12 @@ warnings.filterwarnings("ignore")
 
 def run_one(name: str, seed: int) -> dict:
     """Each recipe on ``tdc_admet.py``'s folds: OOF validation, test score and tree time."""
-    task, metric_name = ENDPOINTS[name]
-    train_val, test = load_endpoint(name)
-    smiles = train_val.Drug.tolist() + test.Drug.tolist()
-    n_tv = len(train_val)
-    y_tv, y_te = train_val.Y.to_numpy(float), test.Y.to_numpy(float)
-    folds = assign_folds(scaffold_groups(train_val.Drug.tolist()), 5, seed)
-    X = cached_features(name, smiles, FEATURE_SETS[FEATURES])
-    result = {"endpoint": name, "seed": seed, "metric": metric_name, "n_test": len(test)}
+    result = {"endpoint": name, "seed": seed, "metric": ENDPOINTS[name][1]}
     for arm, kwargs in ARMS.items():
-        model = GBMModel(task=task, features=FEATURES, seed=seed, n_jobs=1, **kwargs)
-        model.fit_features(X[:n_tv], y_tv, train_val.Drug.tolist(), folds=folds)
-        start = time.process_time()
-        test_pred = model.member_predictions(X[n_tv:]).mean(axis=0)
-        tree_ms = 1000 * (time.process_time() - start) / len(test)
-        valid_pred = model.oof
-        if model.fitted_task == "regression":
-            valid_pred, test_pred = model._inverse_y(valid_pred), model._inverse_y(test_pred)
-        result[f"valid_{arm}"] = metric(metric_name, y_tv, valid_pred)
-        result[f"test_{arm}"] = metric(metric_name, y_te, test_pred)
-        result[f"tree_ms_{arm}"] = tree_ms
+        fit = fit_on_folds(name, seed, FEATURES, **kwargs)
+        result[f"valid_{arm}"] = fit.valid
+        result[f"test_{arm}"] = fit.test
+        result[f"tree_ms_{arm}"] = fit.tree_ms
     return result
 
 
