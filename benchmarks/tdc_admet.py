@@ -196,7 +196,13 @@ def _admet_ai_rank_bound(row: dict) -> None:
         row["beats_admet_ai"] = True
 
 
-def merge(runs_dir: Path = OUT, stem: str = "tdc_admet", recipe: str = "") -> None:
+def merge(
+    runs_dir: Path = OUT,
+    stem: str = "tdc_admet",
+    recipe: str = "",
+    command: str = ".venv/bin/python benchmarks/tdc_admet.py && "
+    ".venv/bin/python benchmarks/tdc_admet.py --merge",
+) -> None:
     """Table from the cached runs in ``runs_dir`` → ``results/<stem>.{json,md}``."""
     meta = pd.read_csv(tdc_dir() / "admet_ai_admet_metadata.csv").set_index("id")
     board = pd.read_csv(LEADERBOARD).set_index("endpoint") if LEADERBOARD.exists() else None
@@ -251,8 +257,7 @@ def merge(runs_dir: Path = OUT, stem: str = "tdc_admet", recipe: str = "") -> No
     lines = [
         f"# TDC ADMET Benchmark Group — drugloop gbm{recipe}",
         "",
-        "Command: `.venv/bin/python benchmarks/tdc_admet.py && .venv/bin/python "
-        "benchmarks/tdc_admet.py --merge`",
+        f"Command: `{command}`",
         "",
         f"Summary: {json.dumps(summary)}",
         "",
