@@ -221,3 +221,39 @@ def test_exported_panel_with_catboost_members_predicts_like_its_model(
     out = export_panel({"hERG": model}, {"hERG": train}, tmp_path)
     predicted = AdmetPanel(out, n_jobs=1).predict(test)
     np.testing.assert_allclose(predicted.herg, model.predict(test).mean, rtol=1e-6)
+
+
+def test_exported_stacked_panel_feeds_its_first_stage_to_the_second(tmp_path, bundled_data):
+    """A stacked panel runs its feeders first and hands their outputs to the endpoints stacked
+    on them, as those models were trained (``benchmarks/panel_stacking.py``); feeders are not
+    output columns."""
+    from drugloop.models import create_model
+    from drugloop.models.admet import export_panel
+
+    df = pd.read_csv(bundled_data / "moleculeace" / "CHEMBL2147_Ki.csv.gz").head(200)
+    train, test = df.smiles[:150].tolist(), df.smiles[150:].tolist()
+    y = df["y [pEC50/pKi]"].to_numpy()[:150]
+    first = create_model("gbm", n_folds=3, max_rounds=60, n_jobs=1).fit(train, y)
+    feeder = first.members[0]
+    X_train, _ = first.feature_set.transform(train)
+    X_test, _ = first.feature_set.transform(test)
+    second = create_model("gbm", n_folds=3, max_rounds=60, n_jobs=1)
+    stacked_train = np.hstack([X_train, first.oof[:, None]]).astype(np.float32)
+    second.fit_features(stacked_train, (y > 7).astype(int), train)
+    out = export_panel(
+        {"hERG": second},
+        {"hERG": train},
+        tmp_path,
+        feeders={"Lipophilicity_AstraZeneca": feeder},
+        stacks={"hERG": ["Lipophilicity_AstraZeneca"]},
+    )
+    predicted = AdmetPanel(out, n_jobs=1).predict(test)
+    fed = first._raw_member(feeder, X_test)
+    stacked_test = np.hstack([X_test, fed[:, None]]).astype(np.float32)
+    expected, _ = second.predict_features(stacked_test, second._similarity(test))
+    np.testing.assert_allclose(predicted.herg, expected, rtol=1e-6)
+    unfed = np.hstack([X_test, np.zeros((len(test), 1))]).astype(np.float32)
+    assert not np.allclose(second.predict_features(unfed, second._similarity(test))[0], expected)
+    assert "logd74" not in predicted.columns
+    with pytest.raises(ValueError, match="unknown feeders"):
+        export_panel({"hERG": second}, {"hERG": train}, tmp_path, stacks={"hERG": ["AMES"]})

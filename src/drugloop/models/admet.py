@@ -207,7 +207,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 BY_NAME = {e.name: e for e in ENDPOINTS}
 ALPHA = 0.1
 FORMAT = 2  # 2: members may carry a CatBoost model beside (or instead of) the LightGBM one
-READABLE_FORMATS = (1, 2)
+STACKED_FORMAT = 3  # 3: a first stage of feeders whose outputs some endpoints take as features
+READABLE_FORMATS = (1, 2, 3)
 PANEL_FILE = "panel.json.xz"
 
 
@@ -246,13 +247,29 @@ def columns_frame() -> pd.DataFrame:
 
 # -- building the panel from trained gbm models ------------------------------------------------
 def export_panel(
-    models: dict[str, object], train_smiles: dict[str, Sequence[str]], out: Path | None = None
+    models: dict[str, object],
+    train_smiles: dict[str, Sequence[str]],
+    out: Path | None = None,
+    feeders: dict[str, object] | None = None,
+    stacks: dict[str, Sequence[str]] | None = None,
 ) -> Path:
-    """Write fitted ``GBMModel``s (one per endpoint) as a version-independent panel file."""
+    """Write fitted ``GBMModel``s (one per endpoint) as a version-independent panel file.
+
+    A stacked panel (``benchmarks/panel_stacking.py``) adds ``feeders``: one fitted LightGBM
+    estimator per name, run first; ``stacks[endpoint]`` names the feeders whose raw outputs,
+    in that order, follow the features as the endpoint model's last columns.
+    """
     out = out or panel_dir()
     out.mkdir(parents=True, exist_ok=True)
+    feeders, stacks = feeders or {}, stacks or {}
     union: dict[str, int] = {}
-    payload: dict[str, object] = {"format": FORMAT, "features": None, "endpoints": {}}
+    payload: dict[str, object] = {
+        "format": STACKED_FORMAT if feeders else FORMAT,
+        "features": None,
+        "endpoints": {},
+    }
+    if feeders:
+        payload["feeders"] = {name: _serialized_members([est]) for name, est in feeders.items()}
     for name, model in models.items():
         idx = [union.setdefault(s, len(union)) for s in train_smiles[name]]
         payload["features"] = list(model.feature_set.blocks)
@@ -265,6 +282,11 @@ def export_panel(
             "log_scale": model.log_scale,
             "train_index": idx,
         }
+        if name in stacks:
+            unknown = [f for f in stacks[name] if f not in feeders]
+            if unknown or "catboost" in payload["endpoints"][name]:
+                raise ValueError(f"{name}: stacked on unknown feeders {unknown} or with CatBoost")
+            payload["endpoints"][name]["stack"] = list(stacks[name])
     # xz: the model text compresses to 17 MB where gzip leaves 22 (about 1 s more to load)
     with lzma.open(out / PANEL_FILE, "wt", preset=9) as fh:
         json.dump(payload, fh)
@@ -525,6 +547,10 @@ class AdmetPanel:
             for name, spec in self.specs.items()
         }
         self.has_catboost = any(c is not None for cats in self.catboosts.values() for c in cats)
+        self.feeders = {
+            name: (lgb.Booster(model_str=spec["boosters"][0]), spec["iterations"][0])
+            for name, spec in payload.get("feeders", {}).items()
+        }
         self.n_jobs = n_jobs or default_jobs()
         self.chunk_size = chunk_size
         indptr, bits = _train_fingerprints(directory)
@@ -553,16 +579,24 @@ class AdmetPanel:
 
         X_sparse = sparse.csr_matrix(X)  # NaNs stay explicit; LightGBM skips zeros either way
         pool = catboost_pool(X) if self.has_catboost else None
+        fed = {
+            name: booster.predict(X_sparse, num_iteration=it, num_threads=threads)
+            for name, (booster, it) in self.feeders.items()
+        }
         out = {}
         for name, boosters in self.boosters.items():
             spec = self.specs[name]
+            inputs = X_sparse
+            if "stack" in spec:  # the first stage's outputs follow the features
+                stage = np.column_stack([fed[f] for f in spec["stack"]])
+                inputs = sparse.hstack([X_sparse, sparse.csr_matrix(stage)], format="csr")
             cats = self.catboosts.get(name) or [None] * len(boosters)
             cb_its = spec.get("cb_iterations", [0] * len(boosters))
             rows = []
             for b, it, cat, cb_it in zip(boosters, spec["iterations"], cats, cb_its, strict=True):
                 parts = []
                 if b is not None:
-                    parts.append(b.predict(X_sparse, num_iteration=it, num_threads=threads))
+                    parts.append(b.predict(inputs, num_iteration=it, num_threads=threads))
                 if cat is not None:
                     parts.append(_catboost_output(cat, pool, cb_it, spec["task"], threads))
                 rows.append(np.mean(parts, axis=0))
