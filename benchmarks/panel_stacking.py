@@ -33,6 +33,7 @@ leaderboard as usual.
     .venv/bin/python benchmarks/panel_stacking.py --merge
     .venv/bin/python benchmarks/panel_stacking.py --protocol [--arm A] [--seeds 1 2 3 4 5]
     .venv/bin/python benchmarks/panel_stacking.py --protocol --merge
+    .venv/bin/python benchmarks/panel_stacking.py --export DIR   # the stacked panel (after --aux)
 """
 
 from __future__ import annotations
@@ -99,7 +100,13 @@ def arm_dir(arm: str) -> Path:
 
 
 def build_aux() -> None:
-    """Write ``.cache/panel_stacking/<endpoint>{,.single}.npy``: the 21 auxiliary columns."""
+    """Write ``.cache/panel_stacking/<endpoint>{,.single}.npy``: the 21 auxiliary columns.
+
+    Also ``<endpoint>.feeder.joblib``: the first fold member, which a stacked panel ships as
+    its first stage (``stacked_single`` columns come from it for molecules outside train_val).
+    """
+    import joblib
+
     AUX.mkdir(parents=True, exist_ok=True)
     names = list(ENDPOINTS)
     molecules = {name: _molecules(name) for name in names}
@@ -121,6 +128,7 @@ def build_aux() -> None:
             molecules[source][1][:n_tv], train_val.Y.to_numpy(float), smiles_tv, folds=folds
         )
         oof = dict(zip(keys[source][:n_tv], model.oof, strict=True))
+        joblib.dump(model.members[0], AUX / f"{source}.feeder.joblib")  # a panel's first stage
         for target in names:
             members = model.member_predictions(molecules[target][1])
             seen = np.array([oof.get(k, np.nan) for k in keys[target]])
@@ -179,6 +187,68 @@ def run_protocol(name: str, seed: int, arm: str) -> dict:
     return tdc_admet.fit_and_score(
         name, task, metric_name, train_val, test, seed, save_model=False, X=X
     )
+
+
+def export_stacked(out: Path, seed: int = 1) -> None:
+    """Write the stacked panel to ``out``: the feeders, the seed's stacked TDC models and the
+    shipped recipe's Tox21/ClinTox models (their seed-1 fits, refitted here if not cached)."""
+    import joblib
+    import tox21
+
+    from drugloop.models.admet import export_panel
+
+    names = list(ENDPOINTS)
+    models, train_smiles, stacks = {}, {}, {}
+    for name in names:
+        path = AUX / f"{name}.stacked_seed{seed}.joblib"
+        task, _ = ENDPOINTS[name]
+        train_val, _ = load_endpoint(name)
+        smiles_tv = train_val.Drug.tolist()
+        if not path.exists():  # as tdc_admet.fit_and_score fits it
+            _, X = stacked_features(name, "stacked_single")
+            model = GBMModel(task=task, features=FEATURES, seed=seed, n_jobs=1)
+            folds = assign_folds(scaffold_groups(smiles_tv), 5, seed)
+            model.fit_features(
+                X[: len(train_val)], train_val.Y.to_numpy(float), smiles_tv, folds=folds
+            )
+            joblib.dump(model, path)
+            print(f"stacked {name} seed {seed}", flush=True)
+        models[name], train_smiles[name] = joblib.load(path), smiles_tv
+        stacks[name] = [n for n in names if n != name]  # the auxiliary columns' order
+    for task in tox21.TASKS:
+        if not (tox21.models_dir() / f"tox_{task}_seed{seed}.joblib").exists():
+            tox21.run_one(task, seed)  # saves the seed-1 model; the records stay as they are
+    for name, (model, smiles) in tox21.panel_members(seed).items():
+        models[name], train_smiles[name] = model, smiles
+    feeders = {name: joblib.load(AUX / f"{name}.feeder.joblib") for name in names}
+    print(f"stacked panel written to {export_panel(models, train_smiles, out, feeders, stacks)}")
+    check_export(out, models, feeders, stacks)
+
+
+def _feeder_output(est: object, X: np.ndarray) -> np.ndarray:
+    """A feeder's raw output as ``build_aux`` computed it (probability for a classifier)."""
+    from drugloop.models.gbm import iterations
+
+    if hasattr(est, "predict_proba"):
+        return est.predict_proba(X, num_iteration=iterations(est))[:, 1]
+    return est.predict(X, num_iteration=iterations(est))
+
+
+def check_export(out: Path, models: dict, feeders: dict, stacks: dict, n: int = 200) -> None:
+    """The exported panel must predict each stacked endpoint as its model does on the features
+    plus the feeders' outputs (first ``n`` test molecules of each endpoint)."""
+    from drugloop.models.admet import BY_NAME, AdmetPanel
+
+    panel = AdmetPanel(out, n_jobs=1)
+    for name, stack in stacks.items():
+        smiles = load_endpoint(name)[1].Drug.tolist()[:n]
+        model = models[name]
+        X, _ = model.feature_set.transform(smiles)
+        fed = np.column_stack([_feeder_output(feeders[f], X) for f in stack])
+        expected, _ = model.predict_features(np.hstack([X, fed]), model._similarity(smiles))
+        got = panel.predict(smiles)[BY_NAME[name].column].to_numpy(float)
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-9, err_msg=name)
+    print(f"export check: {len(stacks)} stacked endpoints predict as their models")
 
 
 def merge() -> None:
@@ -257,9 +327,12 @@ def main() -> None:
     parser.add_argument("--endpoints", nargs="*", default=list(ENDPOINTS))
     parser.add_argument("--seeds", nargs="*", type=int)
     parser.add_argument("--merge", action="store_true")
+    parser.add_argument("--export", type=Path, help="write the stacked panel to this directory")
     args = parser.parse_args()
     if args.aux:
         build_aux()
+    elif args.export:
+        export_stacked(args.export)
     elif args.protocol and args.merge:
         import tdc_admet
 
