@@ -100,14 +100,21 @@ class FoldFit:
     tree_ms: float  # CPU-ms per molecule to predict the test set with the fitted members
 
 
-def fit_on_folds(name: str, seed: int, features: str, **gbm_kwargs) -> FoldFit:
-    """The panel's ``gbm`` recipe (or a variant) with ``features``, as ``tdc_admet.py`` fits it."""
+def fit_on_folds(
+    name: str, seed: int, features: str, extra: np.ndarray | None = None, **gbm_kwargs
+) -> FoldFit:
+    """The panel's ``gbm`` recipe (or a variant) with ``features``, as ``tdc_admet.py`` fits it.
+
+    ``extra``: columns appended to the features (train_val rows, then test rows).
+    """
     task, metric_name = ENDPOINTS[name]
     train_val, test = load_endpoint(name)
     n_tv = len(train_val)
     y_tv, y_te = train_val.Y.to_numpy(float), test.Y.to_numpy(float)
     folds = assign_folds(scaffold_groups(train_val.Drug.tolist()), 5, seed)
     X = cached_features(name, train_val.Drug.tolist() + test.Drug.tolist(), FEATURE_SETS[features])
+    if extra is not None:
+        X = np.hstack([X, extra.astype(np.float32)])
     start = time.time()
     model = GBMModel(task=task, features=features, seed=seed, n_jobs=1, **gbm_kwargs)
     model.fit_features(X[:n_tv], y_tv, train_val.Drug.tolist(), folds=folds)

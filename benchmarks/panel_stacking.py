@@ -23,9 +23,9 @@ A stacked panel predicts every TDC endpoint twice (the first stage feeds the sec
 run) is the cheaper form: the first stage predicts a molecule outside A's train_val with one
 fold member (the first) instead of the mean of five, which is what an out-of-fold value is
 anyway; it qualifies by the same +0.5% bar and, being cheaper, is preferred if it does.
-``--protocol`` then runs the chosen arm through ``tdc_admet.py``'s full protocol (seeds 1-5,
-test scores, coverage) into ``results/tdc_admet_stacked.{json,md}``, beside ADMET-AI and the
-leaderboard as usual.
+``--protocol`` then runs the chosen arm (from ``results/panel_stacking.json``) through
+``tdc_admet.py``'s full protocol (seeds 1-5, test scores, coverage) into
+``results/tdc_admet_stacked.{json,md}``, beside ADMET-AI and the leaderboard as usual.
 
     .venv/bin/python benchmarks/panel_stacking.py --aux          # auxiliary columns (once)
     .venv/bin/python benchmarks/panel_stacking.py [--endpoints A B ...] [--seeds 1 2]
@@ -49,14 +49,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from feature_cache import CACHE, cached_features  # noqa: E402
-from panel_features import relative_change  # noqa: E402
+from panel_features import fit_on_folds, relative_change  # noqa: E402
 from tdc_admet import FEATURES  # noqa: E402
 from tdc_data import (  # noqa: E402
     ENDPOINTS,
     describe_valid,
     endpoint_runs,
     load_endpoint,
-    metric,
     run_cached,
     write_summary,
 )
@@ -150,30 +149,17 @@ def stacked_features(name: str, arm: str) -> tuple[list[str], np.ndarray]:
 
 def run_one(name: str, seed: int, arm: str = "stacked") -> dict:
     """The panel's recipe with the 21 auxiliary columns, on ``tdc_admet.py``'s folds."""
-    task, metric_name = ENDPOINTS[name]
-    train_val, test = load_endpoint(name)
-    n_tv = len(train_val)
-    smiles, X = stacked_features(name, arm)
-    y_tv, y_te = train_val.Y.to_numpy(float), test.Y.to_numpy(float)
-    folds = assign_folds(scaffold_groups(smiles[:n_tv]), 5, seed)
-    model = GBMModel(task=task, features=FEATURES, seed=seed, n_jobs=1)
-    model.fit_features(X[:n_tv], y_tv, smiles[:n_tv], folds=folds)
-    cpu = time.process_time()
-    test_pred = model.member_predictions(X[n_tv:]).mean(axis=0)
-    tree_ms = 1000 * (time.process_time() - cpu) / len(test)
-    valid_pred = model.oof
-    if model.fitted_task == "regression":
-        valid_pred, test_pred = model._inverse_y(valid_pred), model._inverse_y(test_pred)
+    fit = fit_on_folds(name, seed, FEATURES, extra=np.load(AUX / f"{name}{ARMS[arm]}.npy"))
     base = json.loads((BASELINE / f"{name}_seed{seed}.json").read_text())
     return {
         "endpoint": name,
         "seed": seed,
-        "metric": metric_name,
+        "metric": ENDPOINTS[name][1],
         "valid_base": base["valid"],
         "test_base": base["test"],
-        f"valid_{arm}": metric(metric_name, y_tv, valid_pred),
-        f"test_{arm}": metric(metric_name, y_te, test_pred),
-        f"tree_ms_{arm}": tree_ms,
+        f"valid_{arm}": fit.valid,
+        f"test_{arm}": fit.test,
+        f"tree_ms_{arm}": fit.tree_ms,
     }
 
 
@@ -323,12 +309,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--aux", action="store_true")
     parser.add_argument("--protocol", action="store_true")
-    parser.add_argument("--arm", choices=list(ARMS), default="stacked")
+    parser.add_argument("--arm", choices=list(ARMS), help="default: stacked; --protocol: chosen")
     parser.add_argument("--endpoints", nargs="*", default=list(ENDPOINTS))
     parser.add_argument("--seeds", nargs="*", type=int)
     parser.add_argument("--merge", action="store_true")
     parser.add_argument("--export", type=Path, help="write the stacked panel to this directory")
     args = parser.parse_args()
+    if args.protocol and args.arm is None:  # the arm chosen on validation (results/*.json)
+        args.arm = json.loads((HERE / "results" / "panel_stacking.json").read_text())["summary"][
+            "chosen_on_validation"
+        ]
+    args.arm = args.arm or "stacked"
     if args.aux:
         build_aux()
     elif args.export:
@@ -340,8 +331,8 @@ def main() -> None:
             PROTOCOL,
             "tdc_admet_stacked",
             f" stacked on the other endpoints' predictions ({args.arm})",
-            command=".venv/bin/python benchmarks/panel_stacking.py --protocol --arm "
-            f"{args.arm} && .venv/bin/python benchmarks/panel_stacking.py --protocol --merge",
+            command=".venv/bin/python benchmarks/panel_stacking.py --protocol && "
+            ".venv/bin/python benchmarks/panel_stacking.py --protocol --merge",
         )
     elif args.protocol:
         run = functools.partial(run_protocol, arm=args.arm)
