@@ -16,6 +16,11 @@ table gives medians: the machine is shared), on the first 5,000 ZINC250k SMILES
 ``--panel DIR --name NAME`` times a candidate panel (an ``export_panel`` directory) instead of
 the shipped one and writes ``results/NAME.json``/``.md``: a recipe is measured against ADMET-AI
 in the same run before it ships.
+
+drugloop runs twice per repeat: with its trees compiled to native code (what ``drugloop admet
+compile`` sets up once per install; this script compiles them first if needed and reports how
+long that took) and with LightGBM walking the trees (no compiled trees: an empty cache
+directory). Both give identical predictions; the compiled run is the headline.
 """
 
 from __future__ import annotations
@@ -51,7 +56,7 @@ print(json.dumps({"load_s": t1 - t0, "predict_s": t2 - t1, "n": len(smiles),
                   "n_columns": preds.shape[1]}))
 """
 DRUGLOOP_SCRIPT = """
-import sys, time, json
+import os, sys, time, json
 t0 = time.time()
 from pathlib import Path
 from drugloop.models.admet import AdmetPanel
@@ -60,14 +65,18 @@ t1 = time.time()
 smiles = [line.strip() for line in open(sys.argv[1]) if line.strip()]
 preds = panel.predict(smiles)
 t2 = time.time()
+preds.to_pickle(os.environ["SPEED_PREDICTIONS"])
 print(json.dumps({"load_s": t1 - t0, "predict_s": t2 - t1, "n": len(smiles),
                   "n_columns": preds.shape[1], "n_endpoints": len(panel.endpoints),
-                  "workers": panel.n_jobs}))
+                  "workers": panel.n_jobs, "compiled_trees": panel.compiled is not None}))
 """
 TOOLS = {
     "drugloop": (Path(sys.executable), DRUGLOOP_SCRIPT),
+    "drugloop_lightgbm": (Path(sys.executable), DRUGLOOP_SCRIPT),
     "admet_ai_2.0.1": (ADMETAI_PY, ADMETAI_SCRIPT),
 }
+PEER = "admet_ai_2.0.1"
+EMPTY_CACHE = tempfile.mkdtemp(prefix="drugloop-no-compiled-trees-")
 
 
 def _cpu_s() -> float:
@@ -82,12 +91,20 @@ def _run(tool: str, smiles_file: str, panel: Path | None = None) -> dict:
     if not python.exists():
         return {"error": f"{python} missing; see this file's docstring"}
     c0 = _cpu_s()
-    extra = [str(panel)] if panel is not None and tool == "drugloop" else []
+    extra = [str(panel)] if panel is not None and tool.startswith("drugloop") else []
     cmd = [str(python), "-c", script, smiles_file, *extra]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    env = dict(os.environ)
+    if tool == "drugloop_lightgbm":
+        env["DRUGLOOP_CACHE_DIR"] = EMPTY_CACHE
+    env["SPEED_PREDICTIONS"] = str(
+        Path(EMPTY_CACHE).parent / f"{Path(EMPTY_CACHE).name}-{tool}.pkl"
+    )
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         return {"error": proc.stderr[-2000:]}
     run = json.loads(proc.stdout.strip().splitlines()[-1])
+    if run.get("compiled_trees") != (tool == "drugloop") and tool != PEER:
+        return {"error": f"{tool}: compiled trees {'not ' * (tool == 'drugloop')}in use"}
     run["molecules_per_s"] = run["n"] / run["predict_s"]
     run["cpu_s_load_and_predict"] = _cpu_s() - c0
     return run
@@ -113,9 +130,11 @@ def main() -> None:
         "panel": str(args.panel) if args.panel else "shipped",
         "repeats": [],
     }
-    for _ in track(range(args.repeats), description="drugloop, then ADMET-AI"):
+    result["compile"] = _compile(args.panel)
+    for _ in track(range(args.repeats), description="drugloop (2 ways), then ADMET-AI"):
         result["repeats"].append({tool: _run(tool, fh.name, args.panel) for tool in TOOLS})
     result["load_average_at_end"] = os.getloadavg()[0]
+    result["identical_predictions"] = _identical_predictions()
     result.update(_summary(result["repeats"]))
     out = HERE / "results"
     out.mkdir(exist_ok=True)
@@ -125,18 +144,46 @@ def main() -> None:
     print("\n".join(lines))
 
 
+def _identical_predictions() -> bool:
+    """Whether the last compiled-tree and LightGBM-tree runs predicted exactly the same."""
+    import pandas as pd
+
+    frames = [
+        pd.read_pickle(Path(EMPTY_CACHE).parent / f"{Path(EMPTY_CACHE).name}-{tool}.pkl")
+        for tool in ("drugloop", "drugloop_lightgbm")
+    ]
+    return bool(frames[0].equals(frames[1]))
+
+
+def _compile(panel: Path | None) -> dict:
+    """Compile the panel's trees (skipped when already compiled); seconds it took."""
+    import time
+
+    from drugloop.models.admet import AdmetPanel, compile_panel
+
+    loaded = AdmetPanel(panel)
+    if loaded.compiled is not None:
+        return {"already_compiled": True}
+    start = time.perf_counter()
+    compile_panel(AdmetPanel(panel, compiled=False))
+    return {"already_compiled": False, "compile_s": time.perf_counter() - start}
+
+
 def _summary(repeats: list[dict]) -> dict:
-    """Median over repeats per tool, and the median of the back-to-back speed-up ratios."""
+    """Median over repeats per tool, and the medians of the back-to-back speed-up ratios."""
     ok = [r for r in repeats if all("molecules_per_s" in r[t] for t in TOOLS)]
     if not ok:
         return {"error": next(r[t]["error"] for r in repeats for t in TOOLS if "error" in r[t])}
     keys = ("load_s", "predict_s", "molecules_per_s", "cpu_s_load_and_predict")
     medians = {t: {k: float(np.median([r[t][k] for r in ok])) for k in keys} for t in TOOLS}
-    ratios = [r["drugloop"]["molecules_per_s"] / r["admet_ai_2.0.1"]["molecules_per_s"] for r in ok]
+    ratios = [r["drugloop"]["molecules_per_s"] / r[PEER]["molecules_per_s"] for r in ok]
+    lgb = [r["drugloop_lightgbm"]["molecules_per_s"] / r[PEER]["molecules_per_s"] for r in ok]
     return {
         "median": medians,
         "speedups": ratios,
         "speedup": float(np.median(ratios)),
+        "speedups_lightgbm_trees": lgb,
+        "speedup_lightgbm_trees": float(np.median(lgb)),
         "n_endpoints": ok[0]["drugloop"]["n_endpoints"],
         "workers": ok[0]["drugloop"]["workers"],
     }
@@ -161,21 +208,42 @@ def _table(result: dict, n: int, args: argparse.Namespace) -> list[str]:
     if "error" in result:
         return [*lines, f"Not run: {str(result['error'])[:300]}"]
     med = result["median"]
-    d, a = med["drugloop"], med["admet_ai_2.0.1"]
     ratios = ", ".join(f"{x:.1f}x" for x in result["speedups"])
+    lgb = ", ".join(f"{x:.1f}x" for x in result["speedups_lightgbm_trees"])
+    comp = result.get("compile", {})
+    compiled = (
+        "already compiled before this run"
+        if comp.get("already_compiled")
+        else f"compiled by this run in {comp.get('compile_s', float('nan')):.0f} s"
+    )
+    names = {
+        "drugloop": "drugloop panel, compiled trees",
+        "drugloop_lightgbm": "drugloop panel, LightGBM trees",
+        PEER: "ADMET-AI 2.0.1 (CPU)",
+    }
+    rows = []
+    for tool, label in names.items():
+        m = med[tool]
+        endpoints = "41 + physchem" if tool == PEER else result["n_endpoints"]
+        rows.append(
+            f"| {label} | {endpoints} | {m['load_s']:.1f} | {m['predict_s']:.1f} | "
+            f"{m['molecules_per_s']:.0f} | {m['cpu_s_load_and_predict']:.0f} |"
+        )
     return [
         *lines,
         f"Each tool ran {len(result['speedups'])} times in a fresh process, back to back "
-        "(drugloop, then ADMET-AI); the table gives the medians.",
+        "(drugloop with compiled trees, drugloop with LightGBM's, then ADMET-AI); the table "
+        f"gives the medians. The trees were {compiled} (`drugloop admet compile`, once per "
+        "install). The two drugloop runs' predictions are "
+        f"{'identical' if result['identical_predictions'] else 'NOT identical'}.",
         "",
         "| tool | endpoints | load (s) | predict (s) | molecules/s | CPU s (load + predict) |",
         "|---|---|---|---|---|---|",
-        f"| drugloop panel | {result['n_endpoints']} | {d['load_s']:.1f} | {d['predict_s']:.1f} | "
-        f"{d['molecules_per_s']:.0f} | {d['cpu_s_load_and_predict']:.0f} |",
-        f"| ADMET-AI 2.0.1 (CPU) | 41 + physchem | {a['load_s']:.1f} | {a['predict_s']:.1f} | "
-        f"{a['molecules_per_s']:.0f} | {a['cpu_s_load_and_predict']:.0f} |",
+        *rows,
         "",
         f"Speed-up (molecules/s, predict; median of the pairs {ratios}): {result['speedup']:.1f}x",
+        "",
+        f"With LightGBM walking the trees (pairs {lgb}): {result['speedup_lightgbm_trees']:.1f}x",
         "",
         "The machine is shared (Linux autogroup scheduling gives this script's session a fair "
         "share of the 2 cores); CPU seconds are the load-independent view. drugloop uses "

@@ -257,3 +257,115 @@ def test_exported_stacked_panel_feeds_its_first_stage_to_the_second(tmp_path, bu
     assert "logd74" not in predicted.columns
     with pytest.raises(ValueError, match="unknown feeders"):
         export_panel({"hERG": second}, {"hERG": train}, tmp_path, stacks={"hERG": ["AMES"]})
+
+
+def _nan_trained_stacked_panel(out: Path, bundled_data: Path) -> tuple[Path, list[str]]:
+    """A stacked panel whose first stage saw a NaN row in training, so its splits send NaN a
+    chosen way on every column (what ``zero_directed_model`` must handle); and test SMILES."""
+    from drugloop.models import create_model
+    from drugloop.models.admet import export_panel
+
+    df = pd.read_csv(bundled_data / "moleculeace" / "CHEMBL2147_Ki.csv.gz").head(200)
+    train, test = df.smiles[:150].tolist(), df.smiles[150:].tolist()
+    y = df["y [pEC50/pKi]"].to_numpy()[:150]
+    first = create_model("gbm", n_folds=3, max_rounds=60, n_jobs=1)
+    X_train, _ = first.feature_set.transform(train)
+    with_nan = X_train.copy()
+    with_nan[::7] = np.nan
+    first.fit_features(with_nan, y, train)
+    second = create_model("gbm", n_folds=3, max_rounds=60, n_jobs=1)
+    second.fit_features(
+        np.hstack([X_train, first.oof[:, None]]).astype(np.float32), (y > 7).astype(int), train
+    )
+    export_panel(
+        {"Lipophilicity_AstraZeneca": first, "hERG": second},
+        {"Lipophilicity_AstraZeneca": train, "hERG": train},
+        out,
+        feeders={"Lipophilicity_AstraZeneca": first.members[0]},
+        stacks={"hERG": ["Lipophilicity_AstraZeneca"]},
+    )
+    return out, test
+
+
+def test_zero_directed_model_predicts_as_lightgbm_wherever_no_column_is_nan(bundled_data):
+    """The rewrite moves missing directions only where LightGBM cannot take them: on inputs
+    without NaN it predicts the same numbers; NaN inputs show that directions did move."""
+    import lightgbm as lgb
+
+    from drugloop.models import create_model
+    from drugloop.models.compiled_trees import zero_directed_model
+
+    df = pd.read_csv(bundled_data / "moleculeace" / "CHEMBL2147_Ki.csv.gz").head(150)
+    model = create_model("gbm", n_folds=3, max_rounds=60, n_jobs=1)
+    X, _ = model.feature_set.transform(df.smiles.tolist())
+    with_nan = X.copy()
+    with_nan[::5] = np.nan
+    model.fit_features(with_nan, df["y [pEC50/pKi]"].to_numpy(), df.smiles.tolist())
+    booster = model.members[0].booster_
+    text = booster.model_to_string()
+    nan_free = np.ones(X.shape[1], dtype=bool)
+    moved = lgb.Booster(model_str=zero_directed_model(text, nan_free))
+    assert moved.model_to_string() != text
+    np.testing.assert_array_equal(moved.predict(X), booster.predict(X))
+    all_nan = np.full((3, X.shape[1]), np.nan)
+    assert not np.array_equal(moved.predict(all_nan), booster.predict(all_nan))
+    # columns that may be NaN keep their directions, so NaN inputs predict as before
+    kept = lgb.Booster(model_str=zero_directed_model(text, np.zeros(X.shape[1], dtype=bool)))
+    np.testing.assert_array_equal(kept.predict(all_nan), booster.predict(all_nan))
+
+
+@pytest.fixture
+def compiled_cache(tmp_path, monkeypatch):
+    from drugloop.models.compiled_trees import available
+
+    if not available():
+        pytest.skip("tl2cgen or gcc not available")
+    monkeypatch.setenv("DRUGLOOP_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_compiled_panel_predicts_exactly_what_lightgbm_predicts(
+    tmp_path, bundled_data, compiled_cache, monkeypatch
+):
+    """``drugloop admet compile`` turns every booster (feeders and stacked endpoints too) into
+    native code; the panel then loads it and its output is identical, value for value."""
+    from drugloop.cli.main import app
+    from drugloop.models import admet
+    from drugloop.models.admet import n_boosters
+
+    out, test = _nan_trained_stacked_panel(tmp_path / "panel", bundled_data)
+    smiles = [*test, "not a molecule", "[Na+].[Cl-]"]
+    reference = AdmetPanel(out, n_jobs=1).predict(smiles)
+    assert AdmetPanel(out, n_jobs=1).compiled is None  # nothing compiled yet
+    monkeypatch.setattr(admet, "panel_dir", lambda: out)
+    result = CliRunner().invoke(app, ["admet", "compile"])
+    assert result.exit_code == 0, result.output
+    assert f"compiled {n_boosters(AdmetPanel(out, compiled=False))} boosters" in result.output
+    compiled = AdmetPanel(out, n_jobs=1)
+    assert compiled.compiled is not None
+    pd.testing.assert_frame_equal(compiled.predict(smiles), reference, check_exact=True)
+    unused = AdmetPanel(out, n_jobs=1, compiled=False)
+    assert unused.compiled is None
+
+
+def test_compiled_trees_that_differ_are_not_kept_and_stale_ones_not_loaded(
+    tmp_path, bundled_data, compiled_cache
+):
+    from drugloop.models.admet import compile_panel, compiled_dir
+    from drugloop.models.compiled_trees import MANIFEST, CompiledTrees
+
+    out, _ = _nan_trained_stacked_panel(tmp_path / "panel", bundled_data)
+    panel = AdmetPanel(out, n_jobs=1, compiled=False)
+
+    def wrong(*args, **kwargs):
+        raise RuntimeError("compiled hERG differs from LightGBM")
+
+    panel.check_compiled = wrong
+    with pytest.raises(RuntimeError, match="differs"):
+        compile_panel(panel)
+    assert not (compiled_dir(panel.digest) / MANIFEST).exists()
+    assert AdmetPanel(out, n_jobs=1).compiled is None
+    del panel.check_compiled
+    compile_panel(panel)
+    assert CompiledTrees.load(compiled_dir(panel.digest), panel.digest) is not None
+    assert CompiledTrees.load(compiled_dir(panel.digest), "0" * 64) is None

@@ -16,7 +16,7 @@ import gzip
 import json
 import lzma
 import multiprocessing as mp
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +24,12 @@ import numpy as np
 import pandas as pd
 
 from drugloop.chem.molecule import invalid_smiles_message
+from drugloop.models.compiled_trees import (
+    CompiledTrees,
+    cache_root,
+    compile_boosters,
+    file_digest,
+)
 from drugloop.models.cv_ensemble import apply_platt, conformal_mean_std, difficulty
 from drugloop.models.features import FeatureSet, can_fork, default_jobs
 from drugloop.models.gbm import catboost_pool, is_lightgbm, iterations
@@ -513,10 +519,18 @@ class AdmetPanel:
     on it (LightGBM, one thread, from a sparse matrix: most count features are zero). Workers
     do all the work so that no third process competes for the cores and evicts their caches;
     inputs too small to split run in-process, the trees then on all cores.
+
+    If the trees were compiled for this panel file (``compile_panel``, ``drugloop admet
+    compile``) they run as native code instead, with the same outputs; ``compiled=False``
+    keeps LightGBM.
     """
 
     def __init__(
-        self, directory: Path | None = None, n_jobs: int | None = None, chunk_size: int = 1000
+        self,
+        directory: Path | None = None,
+        n_jobs: int | None = None,
+        chunk_size: int = 1000,
+        compiled: bool = True,
     ) -> None:
         import lightgbm as lgb
 
@@ -553,6 +567,12 @@ class AdmetPanel:
         }
         self.n_jobs = n_jobs or default_jobs()
         self.chunk_size = chunk_size
+        self.directory, self.digest = directory, file_digest(path)
+        self.compiled = (
+            CompiledTrees.load(compiled_dir(self.digest), self.digest)
+            if compiled and not self.has_catboost
+            else None
+        )
         indptr, bits = _train_fingerprints(directory)
         members = np.zeros((len(indptr) - 1, len(self.endpoints)), dtype=bool)
         for j, e in enumerate(self.endpoints):
@@ -577,6 +597,8 @@ class AdmetPanel:
         """
         from scipy import sparse
 
+        if self.compiled is not None:
+            return self._compiled_predictions(X, self.compiled)
         X_sparse = sparse.csr_matrix(X)  # NaNs stay explicit; LightGBM skips zeros either way
         pool = catboost_pool(X) if self.has_catboost else None
         fed = {
@@ -602,6 +624,38 @@ class AdmetPanel:
                 rows.append(np.mean(parts, axis=0))
             out[name] = np.stack(rows)
         return out
+
+    def _compiled_predictions(self, X: np.ndarray, trees: CompiledTrees) -> dict[str, np.ndarray]:
+        """``_raw_predictions`` from the compiled trees (LightGBM members only)."""
+        matrix = trees.matrix(X)
+        fed = {name: trees.predict(f"feeder:{name}", matrix) for name in self.feeders}
+        out = {}
+        for name, boosters in self.boosters.items():
+            spec, inputs = self.specs[name], matrix
+            if "stack" in spec:  # the first stage's outputs follow the features
+                stage = np.column_stack([fed[f] for f in spec["stack"]])
+                inputs = trees.matrix(np.hstack([X, stage]), extra_explicit=stage.shape[1])
+            out[name] = np.stack(
+                [trees.predict(f"{name}/{i}", inputs) for i in range(len(boosters))]
+            )
+        return out
+
+    def check_compiled(self, trees: CompiledTrees, n: int = 400) -> None:
+        """Raise unless ``trees`` give exactly LightGBM's outputs on ``n`` training molecules."""
+        smiles = _read_smiles(self.directory / "train_smiles.smi.gz")
+        sample = smiles[:: max(1, len(smiles) // n)]
+        X, valid, _ = _featurize(sample, self.feature_set, self.neighbours)
+        X = X[valid]
+        compiled, saved = self._compiled_predictions(X, trees), self.compiled
+        try:
+            self.compiled = None
+            reference = self._raw_predictions(X, 0)
+        finally:
+            self.compiled = saved
+        for name, values in reference.items():
+            if not np.array_equal(values, compiled[name]):
+                worst = float(np.nanmax(np.abs(values - compiled[name])))
+                raise RuntimeError(f"compiled {name} differs from LightGBM (up to {worst:.3g})")
 
     def _chunk_predictions(
         self, smiles: list[str]
@@ -656,6 +710,43 @@ class AdmetPanel:
             columns[e.column] = np.where(valid, mean, np.nan)
             columns[f"{e.column}_uncertainty"] = np.where(valid, unc, np.nan)
         return pd.concat([out, pd.DataFrame(columns)], axis=1)
+
+
+def compiled_dir(digest: str) -> Path:
+    """Where the trees compiled for the panel file with this SHA-256 live."""
+    return cache_root() / "admet-compiled" / digest[:16]
+
+
+def compile_panel(
+    panel: AdmetPanel | None = None, on_done: Callable[[], None] | None = None
+) -> Path:
+    """Compile every LightGBM booster of ``panel`` (default: the shipped one) to native code.
+
+    ``on_done`` is called once per booster compiled (``n_boosters`` of them), for progress.
+    """
+    panel = panel or AdmetPanel(compiled=False)
+    if panel.has_catboost:
+        raise ValueError("panels with CatBoost members are not compiled")
+    models = {
+        f"feeder:{name}": b.model_to_string(num_iteration=it)
+        for name, (b, it) in panel.feeders.items()
+    }
+    for name, boosters in panel.boosters.items():
+        for i, (b, it) in enumerate(zip(boosters, panel.specs[name]["iterations"], strict=True)):
+            models[f"{name}/{i}"] = b.model_to_string(num_iteration=it)
+    return compile_boosters(
+        models,
+        panel.feature_set.never_nan(),
+        compiled_dir(panel.digest),
+        panel.digest,
+        panel.check_compiled,
+        jobs=panel.n_jobs,
+        on_done=on_done,
+    )
+
+
+def n_boosters(panel: AdmetPanel) -> int:
+    return len(panel.feeders) + sum(len(b) for b in panel.boosters.values())
 
 
 def _train_fingerprints(directory: Path) -> tuple[np.ndarray, np.ndarray]:

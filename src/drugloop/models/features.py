@@ -122,6 +122,9 @@ BLOCKS: dict[str, tuple[int, Callable[[Chem.Mol], np.ndarray]]] = {
     "rdkit2d": (len(DESCRIPTOR_NAMES), rdkit_descriptors),
 }
 
+# blocks with no NaN for any parsed molecule (counts and bits); descriptor blocks may hold NaN
+NAN_FREE_BLOCKS = frozenset({"morgan", "atompair", "torsion", "avalon", "erg", "maccs"})
+
 FEATURE_SETS: dict[str, tuple[str, ...]] = {
     "default": ("morgan", "avalon", "erg", "fast2d"),
     "maplight": ("morgan", "avalon", "erg", "rdkit2d"),
@@ -151,6 +154,12 @@ class FeatureSet:
     @property
     def n_features(self) -> int:
         return sum(BLOCKS[b][0] for b in self.blocks)
+
+    def never_nan(self) -> np.ndarray:
+        """Per column: True where no parsed molecule can give NaN (``NAN_FREE_BLOCKS``)."""
+        return np.concatenate(
+            [np.full(BLOCKS[b][0], b in NAN_FREE_BLOCKS, dtype=bool) for b in self.blocks]
+        )
 
     def row(self, mol: Chem.Mol) -> np.ndarray:
         return np.concatenate([BLOCKS[b][1](mol) for b in self.blocks])
