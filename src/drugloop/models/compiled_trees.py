@@ -162,17 +162,28 @@ class CompiledTrees:
         return self.predictors[key].predict(matrix).reshape(-1)
 
 
-def _compile_one(args: tuple[str, str, str, list[str]]) -> str:
+def _generate_code(text: str, workdir: Path) -> Path:
+    """C code for one LightGBM model text, in ``workdir`` (main thread: tl2cgen logs through a
+    Python callback there and straight to stderr from other threads)."""
     import tl2cgen
     import treelite
 
-    text, lib, tmp, options = args
-    # tl2cgen prints an INFO line per booster through this module's ``print``; keep it quiet
-    tl2cgen.libloader.print = lambda *args, **kwargs: None
-    model_path = Path(tmp) / (Path(lib).stem + ".txt")
-    model_path.write_text(text)
-    model = treelite.frontend.load_lightgbm_model(str(model_path))
-    tl2cgen.export_lib(model, "gcc", lib, params={"parallel_comp": 4}, nthread=1, options=options)
+    tl2cgen.libloader.print = lambda *args, **kwargs: None  # its INFO line per model
+    workdir.mkdir(parents=True)
+    (workdir / "model.txt").write_text(text)
+    model = treelite.frontend.load_lightgbm_model(str(workdir / "model.txt"))
+    tl2cgen.generate_c_code(model, workdir / "src", params={"parallel_comp": 4})
+    return workdir / "src"
+
+
+def _build(src: Path, lib: Path, options: list[str]) -> Path:
+    """gcc the generated code into ``lib`` (threads suffice: the work is in gcc processes)."""
+    import tl2cgen
+
+    built = tl2cgen.create_shared(
+        "gcc", src, nthread=1, options=options, long_build_time_warning=False
+    )
+    shutil.move(built, lib)
     return lib
 
 
@@ -197,16 +208,20 @@ def compile_boosters(
     out.mkdir(parents=True, exist_ok=True)
     (out / MANIFEST).unlink(missing_ok=True)
     libraries = {key: f"{i:04d}.so" for i, key in enumerate(models)}
-    with tempfile.TemporaryDirectory() as tmp:
-        tasks = [
-            (zero_directed_model(text, nan_free), str(out / libraries[key]), tmp, list(options))
-            for key, text in models.items()
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max(1, jobs)) as pool:
+        builds = [
+            pool.submit(
+                _build,
+                _generate_code(zero_directed_model(text, nan_free), Path(tmp) / str(i)),
+                out / libraries[key],
+                list(options),
+            )
+            for i, (key, text) in enumerate(models.items())
         ]
-        # threads suffice: the time is spent in gcc subprocesses
-        with ThreadPoolExecutor(max(1, jobs)) as pool:
-            for _ in pool.map(_compile_one, tasks):
-                if on_done:
-                    on_done()
+        for build in builds:
+            build.result()
+            if on_done:
+                on_done()
     manifest = {"panel_sha256": digest, "libraries": libraries, "explicit": (~nan_free).tolist()}
     check(CompiledTrees.from_manifest(out, manifest))
     (out / MANIFEST).write_text(json.dumps(manifest))
