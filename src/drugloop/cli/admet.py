@@ -24,6 +24,7 @@ def predict(
     import pandas as pd
 
     from drugloop.cli.console import progress_bar
+    from drugloop.models import compiled_trees
     from drugloop.models.admet import AdmetPanel
     from drugloop.models.workflow import _column, _read
 
@@ -40,6 +41,8 @@ def predict(
     frame.to_csv(out, index=False)
     n_err = int((frame["error"] != "").sum())
     console.print(f"{plain(out)}: {len(frame)} rows, {n_err} invalid SMILES")
+    if panel.compiled is None and len(smiles) >= 5000 and compiled_trees.available():
+        console.print("tip: `drugloop admet compile` (once, ~2 min) makes this ~1.2x faster")
 
 
 @admet_app.command("compile")
