@@ -96,9 +96,7 @@ def _run(tool: str, smiles_file: str, panel: Path | None = None) -> dict:
     env = dict(os.environ)
     if tool == "drugloop_lightgbm":
         env["DRUGLOOP_CACHE_DIR"] = EMPTY_CACHE
-    env["SPEED_PREDICTIONS"] = str(
-        Path(EMPTY_CACHE).parent / f"{Path(EMPTY_CACHE).name}-{tool}.pkl"
-    )
+    env["SPEED_PREDICTIONS"] = str(_predictions_path(tool))
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         return {"error": proc.stderr[-2000:]}
@@ -135,6 +133,9 @@ def main() -> None:
         result["repeats"].append({tool: _run(tool, fh.name, args.panel) for tool in TOOLS})
     result["load_average_at_end"] = os.getloadavg()[0]
     result["identical_predictions"] = _identical_predictions()
+    for tool in ("drugloop", "drugloop_lightgbm"):
+        _predictions_path(tool).unlink(missing_ok=True)
+    os.rmdir(EMPTY_CACHE)
     result.update(_summary(result["repeats"]))
     out = HERE / "results"
     out.mkdir(exist_ok=True)
@@ -144,14 +145,16 @@ def main() -> None:
     print("\n".join(lines))
 
 
+def _predictions_path(tool: str) -> Path:
+    """Where a drugloop run leaves its predictions (beside the empty cache directory)."""
+    return Path(EMPTY_CACHE).parent / f"{Path(EMPTY_CACHE).name}-{tool}.pkl"
+
+
 def _identical_predictions() -> bool:
     """Whether the last compiled-tree and LightGBM-tree runs predicted exactly the same."""
     import pandas as pd
 
-    frames = [
-        pd.read_pickle(Path(EMPTY_CACHE).parent / f"{Path(EMPTY_CACHE).name}-{tool}.pkl")
-        for tool in ("drugloop", "drugloop_lightgbm")
-    ]
+    frames = [pd.read_pickle(_predictions_path(t)) for t in ("drugloop", "drugloop_lightgbm")]
     return bool(frames[0].equals(frames[1]))
 
 

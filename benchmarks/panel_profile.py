@@ -2,7 +2,8 @@
 
 On 2,000 ZINC250k molecules: CPU-ms per molecule of each feature block of the panel's set (and
 of RDKit's full vs chi/kappa-free ``Properties`` list, which decided ``fast2d_lean``), the
-nearest-neighbour search and the trees, beside the whole in-process ``predict``. Speed against
+nearest-neighbour search and the trees (LightGBM, and compiled when `drugloop admet compile` has
+run), beside the whole in-process ``predict``. Speed against
 ADMET-AI is ``benchmarks/admet_speed.py``; this says what to make cheaper next.
 
     .venv/bin/python benchmarks/panel_profile.py [--n 2000]
@@ -38,7 +39,8 @@ def cpu_ms(fn, n: int) -> float:
 
 def profile(smiles: list[str]) -> dict:
     n = len(smiles)
-    panel = AdmetPanel(n_jobs=1)
+    panel = AdmetPanel(n_jobs=1, compiled=False)
+    compiled = AdmetPanel(n_jobs=1)  # the trees `drugloop admet compile` made, if it ran
     mols = [Chem.MolFromSmiles(s) for s in smiles]
     out: dict = {"n_molecules": n, "features": list(panel.feature_set.blocks)}
     out["parse"] = cpu_ms(lambda: [Chem.MolFromSmiles(s) for s in smiles], n)
@@ -53,8 +55,11 @@ def profile(smiles: list[str]) -> dict:
     with threadpool_limits(1):
         out["nearest neighbours"] = cpu_ms(lambda: panel.neighbours.max_similarity(rows), n)
         X, _, _ = _featurize(smiles, panel.feature_set, panel.neighbours)
-        out["trees"] = cpu_ms(lambda: panel._raw_predictions(X, 1), n)
-        out["whole predict"] = cpu_ms(lambda: panel.predict(smiles), n)
+        out["trees (LightGBM)"] = cpu_ms(lambda: panel._raw_predictions(X, 1), n)
+        out["whole predict (LightGBM trees)"] = cpu_ms(lambda: panel.predict(smiles), n)
+        if compiled.compiled is not None:
+            out["trees (compiled)"] = cpu_ms(lambda: compiled._raw_predictions(X, 1), n)
+            out["whole predict (compiled trees)"] = cpu_ms(lambda: compiled.predict(smiles), n)
     return out
 
 
@@ -71,7 +76,8 @@ def main() -> None:
     lines = [
         "# ADMET panel: CPU per stage (shipped panel, one process)",
         "",
-        "Command: `.venv/bin/python benchmarks/panel_profile.py`",
+        "Command: `.venv/bin/python benchmarks/panel_profile.py` (after `drugloop admet "
+        "compile` for the compiled rows)",
         "",
         f"{result['n_molecules']} ZINC250k molecules; features {'+'.join(result['features'])}. "
         "CPU-ms per molecule (process time, so other load on the machine matters little).",
