@@ -369,3 +369,8 @@ def test_compiled_trees_that_differ_are_not_kept_and_stale_ones_not_loaded(
     compile_panel(panel)
     assert CompiledTrees.load(compiled_dir(panel.digest), panel.digest) is not None
     assert CompiledTrees.load(compiled_dir(panel.digest), "0" * 64) is None
+    libraries = sorted(compiled_dir(panel.digest).glob("*.so"))
+    libraries[0].write_bytes(b"not a library")  # corrupted: LightGBM takes over
+    assert CompiledTrees.load(compiled_dir(panel.digest), panel.digest) is None
+    libraries[1].unlink()
+    assert AdmetPanel(out, n_jobs=1).compiled is None

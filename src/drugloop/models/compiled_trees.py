@@ -124,8 +124,8 @@ class CompiledTrees:
             if manifest.get("panel_sha256") != digest:
                 return None
             return cls.from_manifest(directory, manifest)
-        except (OSError, ValueError, KeyError, RuntimeError):
-            return None
+        except Exception:  # noqa: BLE001 - missing/corrupt library (TL2cgenError), bad JSON…
+            return None  # LightGBM still predicts the same numbers
 
     @classmethod
     def from_manifest(cls, directory: Path, manifest: dict) -> CompiledTrees:
