@@ -374,3 +374,24 @@ def test_compiled_trees_that_differ_are_not_kept_and_stale_ones_not_loaded(
     assert CompiledTrees.load(compiled_dir(panel.digest), panel.digest) is None
     libraries[1].unlink()
     assert AdmetPanel(out, n_jobs=1).compiled is None
+
+
+def test_remapped_model_reads_its_columns_from_the_shared_layout(bundled_data):
+    """A stacked model remapped to the panel-wide first-stage order predicts, from the shared
+    matrix, what it predicted from its own column order."""
+    import lightgbm as lgb
+
+    from drugloop.models.compiled_trees import remapped_model
+
+    df = pd.read_csv(bundled_data / "moleculeace" / "CHEMBL2147_Ki.csv.gz").head(150)
+    rng = np.random.default_rng(0)
+    y = df["y [pEC50/pKi]"].to_numpy()
+    own = np.column_stack([y + rng.normal(0, 0.3, len(y)), rng.normal(size=len(y)), y**2])
+    booster = lgb.train(
+        {"verbose": -1, "num_leaves": 7}, lgb.Dataset(own, y, free_raw_data=False), 20
+    )
+    # shared layout: [unused, own column 2, own column 0, own column 1]
+    shared = np.column_stack([rng.normal(size=len(y)), own[:, 2], own[:, 0], own[:, 1]])
+    moved = lgb.Booster(model_str=remapped_model(booster.model_to_string(), {0: 2, 1: 3, 2: 1}, 4))
+    np.testing.assert_array_equal(moved.predict(shared), booster.predict(own))
+    assert not np.array_equal(moved.predict(shared[:, [0, 2, 3, 1]]), booster.predict(own))

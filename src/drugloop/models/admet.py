@@ -29,6 +29,7 @@ from drugloop.models.compiled_trees import (
     cache_root,
     compile_boosters,
     file_digest,
+    remapped_model,
 )
 from drugloop.models.cv_ensemble import apply_platt, conformal_mean_std, difficulty
 from drugloop.models.features import FeatureSet, can_fork, default_jobs
@@ -629,10 +630,16 @@ class AdmetPanel:
         """``_raw_predictions`` from the compiled trees (LightGBM members only)."""
         matrix = trees.matrix(X)
         fed = {name: trees.predict(f"feeder:{name}", matrix) for name in self.feeders}
+        shared = None  # stacked models compiled to read every first-stage column, one order
+        if trees.stack_layout:
+            stage = np.column_stack([fed[f] for f in trees.stack_layout])
+            shared = trees.matrix(np.hstack([X, stage]), extra_explicit=stage.shape[1])
         out = {}
         for name, boosters in self.boosters.items():
             spec, inputs = self.specs[name], matrix
-            if "stack" in spec:  # the first stage's outputs follow the features
+            if "stack" in spec and shared is not None:
+                inputs = shared
+            elif "stack" in spec:  # the first stage's outputs follow the features
                 stage = np.column_stack([fed[f] for f in spec["stack"]])
                 inputs = trees.matrix(np.hstack([X, stage]), extra_explicit=stage.shape[1])
             out[name] = np.stack(
@@ -731,9 +738,16 @@ def compile_panel(
         f"feeder:{name}": b.model_to_string(num_iteration=it)
         for name, (b, it) in panel.feeders.items()
     }
+    layout = tuple(panel.feeders)  # every stacked model reads the first stage in this order
+    n_features = panel.feature_set.n_features
     for name, boosters in panel.boosters.items():
+        stack = panel.specs[name].get("stack", [])
+        mapping = {n_features + k: n_features + layout.index(f) for k, f in enumerate(stack)}
         for i, (b, it) in enumerate(zip(boosters, panel.specs[name]["iterations"], strict=True)):
-            models[f"{name}/{i}"] = b.model_to_string(num_iteration=it)
+            text = b.model_to_string(num_iteration=it)
+            if stack:
+                text = remapped_model(text, mapping, n_features + len(layout))
+            models[f"{name}/{i}"] = text
     return compile_boosters(
         models,
         panel.feature_set.never_nan(),
@@ -742,6 +756,7 @@ def compile_panel(
         panel.check_compiled,
         jobs=panel.n_jobs,
         on_done=on_done,
+        stack_layout=layout,
     )
 
 

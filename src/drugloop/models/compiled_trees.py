@@ -90,6 +90,40 @@ def zero_directed_model(model_text: str, nan_free: np.ndarray) -> str:
     return "\n".join(lines)
 
 
+def remapped_model(model_text: str, mapping: Mapping[int, int], n_columns: int) -> str:
+    """LightGBM model text that reads column ``mapping[j]`` (``j`` if unmapped) where
+    ``model_text`` read column ``j``, from inputs of ``n_columns`` columns.
+
+    A stacked panel's endpoints each read the features then the other endpoints' first-stage
+    outputs in their own order; remapped to one shared order they can all take one matrix.
+    """
+    out: list[str] = []
+    importances = False  # per-name split counts under the old names: not needed to predict
+    for line in model_text.split("\n"):
+        importances = line.startswith("feature_importances:") or (importances and bool(line))
+        if importances:
+            continue
+        key, _, value = line.partition("=")
+        if key == "max_feature_idx":
+            line = f"max_feature_idx={n_columns - 1}"
+        elif key == "feature_names":
+            line = "feature_names=" + " ".join(f"Column_{j}" for j in range(n_columns))
+        elif key == "feature_infos":
+            old = value.split()
+            infos = ["none"] * n_columns
+            for j, info in enumerate(old):
+                infos[mapping.get(j, j)] = info
+            line = "feature_infos=" + " ".join(infos)
+        elif key == "split_feature":
+            line = "split_feature=" + " ".join(
+                str(mapping.get(int(j), int(j))) for j in value.split()
+            )
+        elif key == "tree_sizes":  # the edits change them; without, trees are read in order
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
 def _tree_fields(lines: list[str], at: int) -> dict[str, str]:
     """The ``key=value`` lines of the tree block around line ``at``."""
     start = at
@@ -111,6 +145,7 @@ class CompiledTrees:
 
     predictors: dict[str, object]
     explicit: np.ndarray
+    stack_layout: tuple[str, ...] = ()  # first-stage columns, in the order compiled models read
 
     @classmethod
     def load(cls, directory: Path, digest: str) -> CompiledTrees | None:
@@ -135,7 +170,8 @@ class CompiledTrees:
             key: tl2cgen.Predictor(str(directory / lib), nthread=1)
             for key, lib in manifest["libraries"].items()
         }
-        return cls(predictors, np.asarray(manifest["explicit"], dtype=bool))
+        layout = tuple(manifest.get("stack_layout", ()))
+        return cls(predictors, np.asarray(manifest["explicit"], dtype=bool), layout)
 
     def matrix(self, X: np.ndarray, extra_explicit: int = 0) -> object:
         """A TL2cgen DMatrix of ``X`` (float64): nonzeros, NaNs and every explicit column.
@@ -196,6 +232,7 @@ def compile_boosters(
     jobs: int = 1,
     on_done: Callable[[], None] | None = None,
     options: tuple[str, ...] = ("-O1",),
+    stack_layout: tuple[str, ...] = (),
 ) -> Path:
     """Compile LightGBM model texts (``key -> text``, already cut to the trees used) into
     ``out``; ``check`` must raise if the compiled libraries predict differently.
@@ -222,7 +259,12 @@ def compile_boosters(
             build.result()
             if on_done:
                 on_done()
-    manifest = {"panel_sha256": digest, "libraries": libraries, "explicit": (~nan_free).tolist()}
+    manifest = {
+        "panel_sha256": digest,
+        "libraries": libraries,
+        "explicit": (~nan_free).tolist(),
+        "stack_layout": list(stack_layout),
+    }
     check(CompiledTrees.from_manifest(out, manifest))
     (out / MANIFEST).write_text(json.dumps(manifest))
     return out
