@@ -33,7 +33,8 @@ anyway; it qualifies by the same +0.5% bar and, being cheaper, is preferred if i
     .venv/bin/python benchmarks/panel_stacking.py --merge
     .venv/bin/python benchmarks/panel_stacking.py --protocol [--arm A] [--seeds 1 2 3 4 5]
     .venv/bin/python benchmarks/panel_stacking.py --protocol --merge
-    .venv/bin/python benchmarks/panel_stacking.py --export DIR   # the stacked panel (after --aux)
+    .venv/bin/python benchmarks/panel_stacking.py --export DIR   # the stacked panel (after --aux);
+    #   DIR = data/admet writes the shipped panel
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ cached (partial runs say so).
 
     .venv/bin/python benchmarks/tdc_admet.py [--endpoints A B ...] [--seeds 1 2 3 4 5]
     .venv/bin/python benchmarks/tdc_admet.py --merge
-    .venv/bin/python benchmarks/tdc_admet.py --export-panel   # seed-1 models → data/admet/
+    .venv/bin/python benchmarks/tdc_admet.py --export-panel   # unstacked models → data/admet/
+    # (the shipped panel is the stacked one: benchmarks/panel_stacking.py --export data/admet)
 """
 
 from __future__ import annotations

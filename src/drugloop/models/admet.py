@@ -1,13 +1,17 @@
-"""The shipped ADMET panel: 22 TDC ADMET endpoints, offline, with units and uncertainty.
+"""The shipped ADMET panel: 35 endpoints (22 TDC ADMET, 12 Tox21, ClinTox), offline, with units
+and uncertainty.
 
-Each endpoint is a LightGBM model of the ``gbm`` recipe (Morgan + Avalon counts, ErG, fast 2D
-descriptors) trained on the TDC ADMET Benchmark Group ``train_val`` data (never the test sets),
-stored as plain LightGBM model text plus its calibration (Platt scaling for classifiers,
-split-conformal quantile for regressors) in ``data/admet/panel.json.xz``. Features are computed
-once per molecule and shared by all 22 models; nearest-neighbour similarities come from one
-exact Tanimoto pass against the union of the training sets, whose fingerprints ship packed
-(``train_fps.npz``) so that loading parses no SMILES. Featurization runs in worker processes
-while LightGBM predicts the chunks already done."""
+Each endpoint is a LightGBM ensemble of the ``gbm`` recipe (Morgan + Avalon counts, ErG, lean
+fast 2D descriptors) trained on the TDC ADMET Benchmark Group ``train_val`` data (never the test
+sets; Tox21/ClinTox on their seed-1 scaffold-split training parts), stored as plain LightGBM
+model text plus its calibration (Platt scaling for classifiers, split-conformal quantile for
+regressors) in ``data/admet/panel.json.xz``. The 22 TDC endpoints are stacked
+(``benchmarks/panel_stacking.py``): a first stage of one LightGBM model per TDC endpoint runs
+first and each endpoint also reads the other 21 first-stage outputs. Features are computed once
+per molecule and shared by all models; nearest-neighbour similarities come from one exact
+Tanimoto pass against the union of the training sets, whose fingerprints ship packed
+(``train_fps.npz``) so that loading parses no SMILES. Worker processes each featurize a chunk
+and run its trees, compiled to native code when ``drugloop admet compile`` has run."""
 
 from __future__ import annotations
 
