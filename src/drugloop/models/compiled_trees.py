@@ -3,7 +3,7 @@
 LightGBM walks its trees through a generic interpreter: about 65 ns per tree and molecule on
 the ADMET panel, a third of its predict time. TL2cgen (the treelite code generator) writes a
 booster out as C if/else code that a C compiler turns into a shared library, which walks the
-same trees about twice as fast. Compiling the panel's 175 boosters takes minutes, so it is a
+same trees about twice as fast. Compiling the panel's ~200 boosters takes minutes, so it is a
 one-off step (``drugloop admet compile``) cached per panel file; without it, or without a C
 compiler, the panel predicts with LightGBM exactly as before.
 
