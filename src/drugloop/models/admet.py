@@ -634,18 +634,13 @@ class AdmetPanel:
         """``_raw_predictions`` from the compiled trees (LightGBM members only)."""
         matrix = trees.matrix(X)
         fed = {name: trees.predict(f"feeder:{name}", matrix) for name in self.feeders}
-        shared = None  # stacked models compiled to read every first-stage column, one order
+        stacked = matrix  # every stacked model was compiled to read one first-stage layout
         if trees.stack_layout:
             stage = np.column_stack([fed[f] for f in trees.stack_layout])
-            shared = trees.matrix(np.hstack([X, stage]), extra_explicit=stage.shape[1])
+            stacked = trees.matrix(np.hstack([X, stage]), extra_explicit=stage.shape[1])
         out = {}
         for name, boosters in self.boosters.items():
-            spec, inputs = self.specs[name], matrix
-            if "stack" in spec and shared is not None:
-                inputs = shared
-            elif "stack" in spec:  # the first stage's outputs follow the features
-                stage = np.column_stack([fed[f] for f in spec["stack"]])
-                inputs = trees.matrix(np.hstack([X, stage]), extra_explicit=stage.shape[1])
+            inputs = stacked if "stack" in self.specs[name] else matrix
             out[name] = np.stack(
                 [trees.predict(f"{name}/{i}", inputs) for i in range(len(boosters))]
             )

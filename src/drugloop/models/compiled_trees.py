@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 MANIFEST = "manifest.json"
+MANIFEST_FORMAT = 2  # 2: stacked models read one shared first-stage layout (``stack_layout``)
 _NAN_TYPE, _NONE_TYPE = 2, 0  # LightGBM decision_type bits 2-3: the missing-value type
 _DEFAULT_LEFT = 2  # decision_type bit 1
 
@@ -156,7 +157,7 @@ class CompiledTrees:
             return None
         try:
             manifest = json.loads(path.read_text())
-            if manifest.get("panel_sha256") != digest:
+            if manifest.get("panel_sha256") != digest or manifest.get("format") != MANIFEST_FORMAT:
                 return None
             return cls.from_manifest(directory, manifest)
         except Exception:  # noqa: BLE001 - missing/corrupt library (TL2cgenError), bad JSON…
@@ -170,7 +171,7 @@ class CompiledTrees:
             key: tl2cgen.Predictor(str(directory / lib), nthread=1)
             for key, lib in manifest["libraries"].items()
         }
-        layout = tuple(manifest.get("stack_layout", ()))
+        layout = tuple(manifest["stack_layout"])
         return cls(predictors, np.asarray(manifest["explicit"], dtype=bool), layout)
 
     def matrix(self, X: np.ndarray, extra_explicit: int = 0) -> object:
@@ -260,6 +261,7 @@ def compile_boosters(
             if on_done:
                 on_done()
     manifest = {
+        "format": MANIFEST_FORMAT,
         "panel_sha256": digest,
         "libraries": libraries,
         "explicit": (~nan_free).tolist(),
