@@ -193,6 +193,9 @@ def test_cli_train_predict_evaluate_keep_rows(tmp_path, pim1):
         registered = store.predictions_frame()
     assert len(registered) == 149 and registered.model_name.str.startswith("model:").all()
     assert "1 censored" in res.output and "line 3" in res.output
+    rejects = pd.read_csv(tmp_path / "m" / "rejects.csv")  # every skipped row, with its cells
+    assert rejects[["record", "reason"]].values.tolist() == [[3, "invalid SMILES 'C1CC'"]]
+    assert rejects.input[0].startswith("C1CC | ")
     res = runner.invoke(
         app,
         [
@@ -230,6 +233,8 @@ def test_cli_train_predict_evaluate_keep_rows(tmp_path, pim1):
     assert res.exit_code == 0, res.output
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["n"] == 8 and metrics["skipped_rows"] == 1 and "rmse" in metrics
+    report = pd.read_csv(metrics["rejects_report"])
+    assert report.record.tolist() == [5] and report.input[0] == "not_a_smiles | 6.0"
     card = json.loads((tmp_path / "m" / "model_card.json").read_text())
     assert len(card["training_data_sha256"]) == 64 and "cv_rmse" in card["metrics"]
     assert card["versions"]["lightgbm"]

@@ -64,8 +64,7 @@ def train(
         f"{plain(data)}: trained {fitted.name} ({getattr(fitted, 'fitted_task', 'regression')}) "
         f"on {len(table.smiles)} molecules ({n_cens} censored), {len(table.skipped)} rows skipped"
     )
-    for line in table.skipped[:10]:
-        console.print(f"  skipped {plain(line)}")
+    _show_skipped(table.skipped, table.rejects, out)
     metrics = fitted.card.metrics if fitted.card else {}
     if metrics:
         console.print("cross-validated: " + ", ".join(f"{k}={v:.3f}" for k, v in metrics.items()))
@@ -110,8 +109,7 @@ def _train_multitask(
         f"{plain(data)}: trained {fitted.name} ({fitted.fitted_task}) on {len(table.smiles)} "
         f"molecules (labels {plain(labels)}), {len(table.skipped)} rows skipped"
     )
-    for line in table.skipped[:10]:
-        console.print(f"  skipped {plain(line)}")
+    _show_skipped(table.skipped, table.rejects, out)
     console.print(f"model saved to {plain(out)}")
     if project and fitted.card is not None:
         from drugloop.data.store import ProjectStore
@@ -126,6 +124,21 @@ def _train_multitask(
                 for j, name in enumerate(fitted.tasks)
             )
         console.print(f"registered in {plain(project)} ({n} cross-validated predictions)")
+
+
+def _show_skipped(skipped: list[str], rejects: list, out: Path) -> None:
+    """The first skipped rows on screen; all of them in ``OUT/rejects.csv``."""
+    from drugloop.chem.io import write_rejects
+
+    for line in skipped[:10]:
+        console.print(f"  skipped {plain(line)}")
+    report = out / REJECTS_FILE
+    report.unlink(missing_ok=True)  # a report from an earlier training would mislead
+    if rejects:
+        console.print(f"  all skipped rows: {plain(write_rejects(rejects, report))}")
+
+
+REJECTS_FILE = "rejects.csv"
 
 
 @model_app.command("predict")
@@ -171,14 +184,15 @@ def evaluate(
     from drugloop.models.workflow import evaluate_multitask_table, evaluate_table, write_json
 
     model = _load(model_dir)
+    out = out or test.with_name(test.name.split(".")[0] + ".metrics.json")
+    rejects = out.with_name(out.name.split(".")[0] + ".rejects.csv")
     with console.status(f"evaluating on {plain(test)}"):
         if isinstance(model, MultiTaskChempropModel):
-            metrics = evaluate_multitask_table(model, test, smiles_col, target_col)
+            metrics = evaluate_multitask_table(model, test, smiles_col, target_col, rejects)
         elif len(target_col) > 1:
             raise ValueError(f"{model_dir} predicts one endpoint; give one --target-col")
         else:
-            metrics = evaluate_table(model, test, smiles_col, target_col[0])
-    out = out or test.with_name(test.name.split(".")[0] + ".metrics.json")
+            metrics = evaluate_table(model, test, smiles_col, target_col[0], rejects)
     write_json(metrics, out)
     table = Table("metric", "value", title=f"{model.name} on {plain(test.name)}")
     for key, value in metrics.items():

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from drugloop import jsonio
-from drugloop.chem.io import read_table
+from drugloop.chem.io import RecordError, read_table, write_rejects
 from drugloop.chem.molecule import invalid_smiles_message
 from drugloop.data.assays import (
     Qualifier,
@@ -86,6 +86,7 @@ class TrainingTable:
     y: np.ndarray
     censor: np.ndarray
     skipped: list[str] = field(default_factory=list)  # "line N: reason"
+    rejects: list[RecordError] = field(default_factory=list)  # the same rows, for a report
 
 
 def read_training_table(
@@ -93,7 +94,9 @@ def read_training_table(
 ) -> TrainingTable:
     """Valid rows for training; each skipped row is named by its file line and reason."""
     table = read_multitask_table(path, smiles_col, [target_col], min_rows)
-    return TrainingTable(table.smiles, table.Y[:, 0], table.censor[:, 0], table.skipped)
+    return TrainingTable(
+        table.smiles, table.Y[:, 0], table.censor[:, 0], table.skipped, table.rejects
+    )
 
 
 @dataclass
@@ -103,6 +106,7 @@ class MultiTaskTable:
     censor: np.ndarray  # same shape: +1 lower bound, -1 upper bound, 0 exact
     tasks: list[str]
     skipped: list[str] = field(default_factory=list)  # "line N: reason"
+    rejects: list[RecordError] = field(default_factory=list)  # the same rows, for a report
 
 
 def read_multitask_table(
@@ -116,7 +120,7 @@ def read_multitask_table(
     frame = _read(path)
     smiles_in = _column(frame, smiles_col, path, "SMILES")
     columns = [_column(frame, c, path, "target") for c in target_cols]
-    smiles, rows, censors, skipped = [], [], [], []
+    smiles, rows, censors, skipped, rejects = [], [], [], [], []
     cells_by_column = [_label_column([str(v).strip() for v in col]) for col in columns]
     rows_of_cells = zip(*cells_by_column, strict=True)
     for i, (smi, cells) in enumerate(zip(smiles_in, rows_of_cells, strict=True)):
@@ -124,6 +128,8 @@ def read_multitask_table(
             values = _parse_row(smi, list(cells))
         except ValueError as exc:
             skipped.append(f"line {i + 2}: {exc}")  # header is line 1
+            raw = " | ".join([str(smi), *(str(col.iloc[i]) for col in columns)])
+            rejects.append(RecordError(str(path), i + 2, raw, str(exc)))
             continue
         smiles.append(smi)
         rows.append([v for v, _ in values])
@@ -134,7 +140,7 @@ def read_multitask_table(
         raise ValueError(f"{path}: only {len(smiles)} usable rows; need at least {min_rows}{why}")
     Y = np.asarray(rows, dtype=np.float64).reshape(len(smiles), len(target_cols))
     censor = np.asarray(censors, dtype=np.int8).reshape(Y.shape)
-    return MultiTaskTable(smiles, Y, censor, list(target_cols), skipped)
+    return MultiTaskTable(smiles, Y, censor, list(target_cols), skipped, rejects)
 
 
 def _parse_row(smi: str, cells: list[str]) -> list[tuple[float, int]]:
@@ -257,9 +263,16 @@ def predict_multitask_table(
 
 
 def evaluate_multitask_table(
-    model: MultiTaskChempropModel, path: str | Path, smiles_col: str, target_cols: list[str]
+    model: MultiTaskChempropModel,
+    path: str | Path,
+    smiles_col: str,
+    target_cols: list[str],
+    rejects_path: str | Path | None = None,
 ) -> dict[str, object]:
-    """Per-endpoint metrics on the rows where that endpoint was measured exactly."""
+    """Per-endpoint metrics on the rows where that endpoint was measured exactly.
+
+    Skipped rows go to ``rejects_path`` (when given and any were skipped).
+    """
     unknown = [c for c in target_cols if c not in model.tasks]
     if unknown:
         raise ValueError(f"model has no endpoint {unknown[0]!r}; it has {', '.join(model.tasks)}")
@@ -267,6 +280,7 @@ def evaluate_multitask_table(
     preds = model.predict(table.smiles)
     result: dict[str, object] = {"task": model.fitted_task, "file": str(path)}
     result["skipped_rows"] = len(table.skipped)
+    result.update(_report_rejects(table.rejects, rejects_path))
     for j, name in enumerate(table.tasks):
         rows = np.isfinite(table.Y[:, j]) & (table.censor[:, j] == 0)
         p = preds[name]
@@ -300,9 +314,16 @@ def compute_metrics(task: str, y: np.ndarray, pred: np.ndarray) -> dict[str, flo
 
 
 def evaluate_table(
-    model: Model, path: str | Path, smiles_col: str, target_col: str
+    model: Model,
+    path: str | Path,
+    smiles_col: str,
+    target_col: str,
+    rejects_path: str | Path | None = None,
 ) -> dict[str, object]:
-    """Metrics on a labelled table (exact values only; censored rows are counted, not scored)."""
+    """Metrics on a labelled table (exact values only; censored rows are counted, not scored).
+
+    Skipped rows go to ``rejects_path`` (when given and any were skipped).
+    """
     table = read_training_table(path, smiles_col, target_col, min_rows=1)
     pred = model.predict(table.smiles)
     task = getattr(model, "fitted_task", "") or "regression"
@@ -311,6 +332,7 @@ def evaluate_table(
         "task": task,
         "file": str(path),
         "skipped_rows": len(table.skipped),
+        **_report_rejects(table.rejects, rejects_path),
         "censored_rows": int((~exact).sum()),
         **compute_metrics(task, table.y[exact], pred.mean[exact]),
         "fraction_in_domain": float(np.mean(pred.in_domain)),
@@ -323,6 +345,16 @@ def evaluate_table(
 
         result["spearman_uncertainty_error"] = float(spearmanr(pred.std[exact], err).statistic)
     return result
+
+
+def _report_rejects(rejects: list[RecordError], path: str | Path | None) -> dict[str, str]:
+    """Write the skipped rows (file line, raw cells, reason) so none is lost without a trace."""
+    if path is None:
+        return {}
+    Path(path).unlink(missing_ok=True)  # a report from an earlier evaluation would mislead
+    if not rejects:
+        return {}
+    return {"rejects_report": str(write_rejects(rejects, path))}
 
 
 def write_json(data: dict, path: str | Path) -> Path:
