@@ -400,3 +400,25 @@ def test_cli_booster_and_features_options_are_recorded_and_refused_for_other_mod
     assert res.exit_code != 0 and "unknown feature set 'ecfp9'" in res.output
     res = CliRunner().invoke(app, [*base, "--model", "rf", "--features", "lean"])
     assert res.exit_code != 0 and "--features applies to the gbm model" in res.output
+
+
+def test_potencies_in_nm_are_modelled_on_the_pki_scale(pim1, regressor):
+    """IC50/Ki in nM span decades: trained on nM, the model must rank and predict like pKi.
+
+    Under ``log1p(y / median)`` 1 vs 10 nM would differ by less than 10 vs 100 µM; on the plain
+    log scale they differ equally, so predictions mapped to pKi match the pKi model's.
+    """
+    from drugloop.models.gbm import log_scale_for
+
+    train, test = pim1
+    nm = train["exp_mean [nM]"].to_numpy()
+    scale = log_scale_for(nm)
+    assert scale < np.percentile(nm, 1)  # the plain logarithm for a concentration column
+    clearance = np.array([3.0, 5, 8, 12, 20, 30, 45, 70, 100, 150])
+    assert log_scale_for(clearance) == pytest.approx(np.median(clearance))  # < 3 decades
+    model = create_model("gbm", **FAST).fit(train.smiles.tolist(), nm)
+    assert model.log_scale == pytest.approx(scale)
+    as_pki = 9.0 - np.log10(model.predict(test.smiles.tolist()).mean)
+    reference = regressor.predict(test.smiles.tolist()).mean
+    assert np.mean(np.abs(as_pki - reference)) < 0.15
+    assert np.corrcoef(as_pki, reference)[0, 1] > 0.95
