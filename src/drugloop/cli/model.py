@@ -68,6 +68,12 @@ def train(
     metrics = fitted.card.metrics if fitted.card else {}
     if metrics:
         console.print("cross-validated: " + ", ".join(f"{k}={v:.3f}" for k, v in metrics.items()))
+    scale = getattr(fitted, "log_scale", None)
+    if scale is not None:  # the metrics above are on the fitted scale, not in the file's units
+        console.print(
+            f"  (skewed target fitted as log1p(y / {scale:.4g}); cross-validated errors are on "
+            "that natural-log scale, predictions are in the file's units)"
+        )
     console.print(f"model saved to {plain(out)}")
     oof = getattr(fitted, "oof", None)
     if project and oof is not None and fitted.card is not None:
