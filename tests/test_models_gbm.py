@@ -408,7 +408,7 @@ def test_potencies_in_nm_are_modelled_on_the_pki_scale(pim1, regressor):
     Under ``log1p(y / median)`` 1 vs 10 nM would differ by less than 10 vs 100 µM; on the plain
     log scale they differ equally, so predictions mapped to pKi match the pKi model's.
     """
-    from drugloop.models.gbm import log_scale_for
+    from drugloop.models.cv_ensemble import log_scale_for
 
     train, test = pim1
     nm = train["exp_mean [nM]"].to_numpy()

@@ -72,9 +72,16 @@ class ChempropModel(MPNNEnsembleSettings, CVEnsembleModel):
         alpha: float = 0.1,
         seed: int = 0,
         domain_threshold: float = 0.35,
+        log_transform: str = "auto",
         **_: Any,
     ) -> None:
-        super().__init__(task=task, alpha=alpha, seed=seed, domain_threshold=domain_threshold)
+        super().__init__(
+            task=task,
+            alpha=alpha,
+            seed=seed,
+            domain_threshold=domain_threshold,
+            log_transform=log_transform,
+        )
         self._init_mpnn(n_members, epochs, batch_size, hidden)
 
     def params(self) -> dict[str, Any]:
@@ -83,6 +90,7 @@ class ChempropModel(MPNNEnsembleSettings, CVEnsembleModel):
             "task": self.fitted_task or self.task,
             **self._mpnn_params(),
             "alpha": self.alpha,
+            "log_scale": self.log_scale,
         }
 
     # -- training -----------------------------------------------------------------------------
@@ -90,20 +98,25 @@ class ChempropModel(MPNNEnsembleSettings, CVEnsembleModel):
         first_invalid(smiles, self._valid(smiles))
         if self._resolve_task(y) == "classification" or censor is not None and not np.any(censor):
             censor = None
+        self._fit_log_scale(y)
+        y_model = self._transform_y(y)  # bounds stay bounds: the transform is monotone
         folds = cv_folds(smiles, self.n_members, self.seed)
         oof = np.full(len(y), np.nan)
         self.members = []
         for k in np.unique(folds):
             train, held = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
             member = self._train_member(
-                [smiles[i] for i in train], y[train], None if censor is None else censor[train], k
+                [smiles[i] for i in train],
+                y_model[train],
+                None if censor is None else censor[train],
+                k,
             )
             self.members.append(member)
             oof[held] = self._member_predict(member, [smiles[i] for i in held])
-        target = y
+        target = y_model
         if censor is not None:  # a bound the OOF prediction respects leaves no residual
-            respected = ((censor > 0) & (oof > y)) | ((censor < 0) & (oof < y))
-            target = np.where(respected, oof, y)
+            respected = ((censor > 0) & (oof > y_model)) | ((censor < 0) & (oof < y_model))
+            target = np.where(respected, oof, y_model)
         self._calibrate(y, target, oof, folds, smiles)
 
     # -- prediction ---------------------------------------------------------------------------

@@ -63,7 +63,13 @@ class GBMModel(CVEnsembleModel):
         booster: str = "lightgbm",
         lgb_extra: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(task=task, alpha=alpha, seed=seed, domain_threshold=domain_threshold)
+        super().__init__(
+            task=task,
+            alpha=alpha,
+            seed=seed,
+            domain_threshold=domain_threshold,
+            log_transform=log_transform,
+        )
         if booster not in BOOSTERS:
             raise ValueError(f"booster must be one of {BOOSTERS}, not {booster!r}")
         self.booster = booster
@@ -74,7 +80,6 @@ class GBMModel(CVEnsembleModel):
         self.num_leaves = num_leaves
         self.max_rounds = max_rounds
         self.colsample = colsample
-        self.log_transform = log_transform
         self.n_jobs = n_jobs
         self.lgb_extra = dict(lgb_extra or {})  # further LightGBM parameters (recipe sweeps)
 
@@ -213,13 +218,6 @@ class GBMModel(CVEnsembleModel):
             return member.predict_proba(data, ntree_end=it)[:, 1]
         return member.predict(data, ntree_end=it)
 
-    def _fit_log_scale(self, y: np.ndarray) -> None:
-        """Heavy-tailed non-negative targets (clearance, half-life, IC50) are fitted as logs."""
-        self.log_scale = None
-        skewed = self.fitted_task == "regression" and (y >= 0).all() and _skew(y) > 2.0
-        if self.log_transform == "always" or (self.log_transform == "auto" and skewed):
-            self.log_scale = log_scale_for(y)
-
     # -- prediction ---------------------------------------------------------------------------
     def member_predictions(self, X: np.ndarray) -> np.ndarray:
         pool = catboost_pool(X) if self.booster != "lightgbm" else None
@@ -279,30 +277,3 @@ def iterations(est: Any) -> int:
         return max(est.best_iteration_ or 0, min(MIN_ROUNDS, est.booster_.current_iteration()))
     best = est.get_best_iteration()  # CatBoost: 0-based index of the best tree
     return max((best or 0) + 1, min(MIN_ROUNDS, est.tree_count_))
-
-
-CONCENTRATION_SPAN = 1000.0  # 95th / 5th percentile: three decades, as potencies in nM span
-
-
-def log_scale_for(y: np.ndarray) -> float:
-    """``s`` of the target transform ``log1p(y / s)``.
-
-    Why two regimes: clearance or half-life (at most ~2 decades between the 5th and 95th
-    percentile on TDC) are modelled as ``log1p(y / median)``, which keeps values near zero from
-    dominating. Potencies given as concentrations (IC50/Ki in nM span 3–5 decades) need the
-    plain logarithm, i.e. the pIC50 scale, so 1 vs 10 nM differs as much as 1 vs 10 µM: there
-    ``s`` is a tenth of the 1st percentile, and ``log1p(y / s)`` is ``log(y) - log(s)`` within
-    0.1 nats for all but the lowest values.
-    """
-    positive = y[y > 0]
-    if not len(positive):
-        return 1.0
-    p1, p5, p95 = np.percentile(positive, [1, 5, 95])
-    if p95 >= CONCENTRATION_SPAN * p5:
-        return float(0.1 * p1)
-    return float(np.median(positive))
-
-
-def _skew(y: np.ndarray) -> float:
-    sd = y.std()
-    return float(np.mean((y - y.mean()) ** 3) / sd**3) if sd > 0 else 0.0
