@@ -402,7 +402,7 @@ def test_cli_booster_and_features_options_are_recorded_and_refused_for_other_mod
     assert res.exit_code != 0 and "--features applies to the gbm model" in res.output
 
 
-def test_potencies_in_nm_are_modelled_on_the_pki_scale(pim1, regressor):
+def test_potencies_in_nm_are_modelled_on_the_pki_scale(pim1, regressor, tmp_path):
     """IC50/Ki in nM span decades: trained on nM, the model must rank and predict like pKi.
 
     Under ``log1p(y / median)`` 1 vs 10 nM would differ by less than 10 vs 100 µM; on the plain
@@ -422,3 +422,15 @@ def test_potencies_in_nm_are_modelled_on_the_pki_scale(pim1, regressor):
     reference = regressor.predict(test.smiles.tolist()).mean
     assert np.mean(np.abs(as_pki - reference)) < 0.15
     assert np.corrcoef(as_pki, reference)[0, 1] > 0.95
+    # evaluate's coverage is that of the model's own (asymmetric, log-scale) interval
+    from drugloop.models.workflow import evaluate_table
+
+    pred = model.predict(test.smiles.tolist())
+    lo, hi = model.interval(test.smiles.tolist())
+    around = model.interval_around(pred.mean, pred.similarity)
+    assert np.allclose(around, (lo, hi), rtol=1e-6)
+    assert (hi - pred.mean > pred.mean - lo).all()  # wider above: a log scale
+    test[["smiles", "exp_mean [nM]"]].to_csv(tmp_path / "test_nm.csv", index=False)
+    metrics = evaluate_table(model, tmp_path / "test_nm.csv", "smiles", "exp_mean [nM]")
+    y = test["exp_mean [nM]"].to_numpy()
+    assert metrics["coverage_90"] == pytest.approx(np.mean((y >= lo) & (y <= hi)))

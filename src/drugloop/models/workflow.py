@@ -24,6 +24,7 @@ from drugloop.data.assays import (
 )
 from drugloop.models.base import Model, create_model
 from drugloop.models.chemprop_model import parses
+from drugloop.models.cv_ensemble import CVEnsembleModel
 from drugloop.models.multitask import MultiTaskChempropModel
 
 _CENSOR_OF = {Qualifier.GT: 1, Qualifier.LT: -1}
@@ -338,9 +339,13 @@ def evaluate_table(
         "fraction_in_domain": float(np.mean(pred.in_domain)),
     }
     if task == "regression":
-        err = np.abs(table.y[exact] - pred.mean[exact])
-        half = 1.6449 * pred.std[exact]
-        result["coverage_90"] = float(np.mean(err <= half))
+        y, mean = table.y[exact], pred.mean[exact]
+        err = np.abs(y - mean)
+        if isinstance(model, CVEnsembleModel):  # its own interval: asymmetric on a log scale
+            lo, hi = model.interval_around(mean, pred.similarity[exact])
+            result["coverage_90"] = float(np.mean((y >= lo) & (y <= hi)))
+        else:
+            result["coverage_90"] = float(np.mean(err <= 1.6449 * pred.std[exact]))
         from scipy.stats import spearmanr
 
         result["spearman_uncertainty_error"] = float(spearmanr(pred.std[exact], err).statistic)
