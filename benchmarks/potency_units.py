@@ -148,8 +148,13 @@ def merge(name: str) -> None:
         "",
         "RMSE in pKi units (9 - log10 nM). Validation = out-of-fold over the train split (5 "
         "scaffold folds); test = the MoleculeACE test split, recorded beside, no part in the "
-        "choice. Every arm but `pki` trains on `exp_mean [nM]`; `pki` trains on the pKi "
-        "column (the reference).",
+        "choice. "
+        + (
+            "Every arm but `pki` trains on `exp_mean [nM]`; `pki` trains on the pKi column "
+            "(the reference)."
+            if "pki" in arms
+            else "Both arms train on `exp_mean [nM]`."
+        ),
         "",
         "| target | n train | "
         + " | ".join(f"{k} {a}" for k in ("valid", "test") for a in arms)
