@@ -75,13 +75,7 @@ class ChempropModel(MPNNEnsembleSettings, CVEnsembleModel):
         log_transform: str = "auto",
         **_: Any,
     ) -> None:
-        super().__init__(
-            task=task,
-            alpha=alpha,
-            seed=seed,
-            domain_threshold=domain_threshold,
-            log_transform=log_transform,
-        )
+        super().__init__(task, alpha, seed, domain_threshold, log_transform)
         self._init_mpnn(n_members, epochs, batch_size, hidden)
 
     def params(self) -> dict[str, Any]:

@@ -63,13 +63,7 @@ class GBMModel(CVEnsembleModel):
         booster: str = "lightgbm",
         lgb_extra: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(
-            task=task,
-            alpha=alpha,
-            seed=seed,
-            domain_threshold=domain_threshold,
-            log_transform=log_transform,
-        )
+        super().__init__(task, alpha, seed, domain_threshold, log_transform)
         if booster not in BOOSTERS:
             raise ValueError(f"booster must be one of {BOOSTERS}, not {booster!r}")
         self.booster = booster
