@@ -125,7 +125,10 @@ def _train_multitask(
         with ProjectStore(project) as store:
             n = sum(
                 store.add_predictions(
-                    f"model:{out.resolve()}:{name}", version, table.smiles, fitted.oof[:, j]
+                    f"model:{out.resolve()}:{name}",
+                    version,
+                    table.smiles,
+                    fitted.from_model_scale(j, fitted.oof[:, j]),
                 )
                 for j, name in enumerate(fitted.tasks)
             )

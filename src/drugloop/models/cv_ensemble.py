@@ -217,6 +217,20 @@ def log_scale_for(y: np.ndarray) -> float:
     return float(np.median(positive))
 
 
+def fitted_log_scale(y: np.ndarray, task: str, mode: str = "auto") -> float | None:
+    """``s`` when a regression target is fitted as ``log1p(y / s)``, else None.
+
+    Heavy-tailed non-negative targets (clearance, half-life, IC50 in nM) are fitted as logs;
+    ``mode`` "always" / "never" overrides the skewness test. NaN (not measured) is ignored.
+    """
+    y = y[np.isfinite(y)]
+    if task != "regression" or mode == "never" or not len(y):
+        return None
+    if mode == "always" or ((y >= 0).all() and _skew(y) > 2.0):
+        return log_scale_for(y)
+    return None
+
+
 def _skew(y: np.ndarray) -> float:
     sd = y.std()
     return float(np.mean((y - y.mean()) ** 3) / sd**3) if sd > 0 else 0.0
@@ -288,12 +302,8 @@ class CVEnsembleModel(Model):
             )
 
     def _fit_log_scale(self, y: np.ndarray) -> None:
-        """Heavy-tailed non-negative targets (clearance, half-life, IC50) are fitted as logs."""
-        self.log_scale = None
-        skewed = self.fitted_task == "regression" and (y >= 0).all() and _skew(y) > 2.0
         mode = getattr(self, "log_transform", "auto")  # models pickled before the option
-        if mode == "always" or (mode == "auto" and skewed):
-            self.log_scale = log_scale_for(y)
+        self.log_scale = fitted_log_scale(y, self.fitted_task, mode)
 
     def _transform_y(self, y: np.ndarray) -> np.ndarray:
         return y if self.log_scale is None else np.log1p(y / self.log_scale)

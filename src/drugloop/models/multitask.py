@@ -38,6 +38,8 @@ from drugloop.models.cv_ensemble import (
     detect_task,
     first_invalid,
     fit_platt,
+    fitted_log_scale,
+    inverse_log_scale,
 )
 
 MIN_LABELS = 5  # per endpoint: fewer cannot fit a head, let alone calibrate it
@@ -59,9 +61,12 @@ class MultiTaskChempropModel(MPNNEnsembleSettings):
         alpha: float = 0.1,
         seed: int = 0,
         domain_threshold: float = 0.35,
+        log_transform: str = "auto",
     ) -> None:
         self._init_mpnn(n_members, epochs, batch_size, hidden)
         self.task = task
+        self.log_transform = log_transform
+        self.log_scales: list[float | None] = []  # per endpoint, as a single-task model's
         self.alpha = alpha
         self.seed = seed
         self.domain_threshold = domain_threshold
@@ -82,6 +87,7 @@ class MultiTaskChempropModel(MPNNEnsembleSettings):
             **self._mpnn_params(),
             "alpha": self.alpha,
             "domain_threshold": self.domain_threshold,
+            "log_scales": self.log_scales,
         }
 
     # -- training -----------------------------------------------------------------------------
@@ -110,6 +116,11 @@ class MultiTaskChempropModel(MPNNEnsembleSettings):
             censor = np.asarray(censor, dtype=np.int8).reshape(Y.shape)
             if self.fitted_task == "classification" or not censor.any():
                 censor = None
+        self.log_scales = [
+            fitted_log_scale(Y[:, j], self.fitted_task, self.log_transform)
+            for j in range(Y.shape[1])
+        ]
+        raw, Y = Y, np.column_stack([self.model_scale(j, Y[:, j]) for j in range(Y.shape[1])])
         folds = cv_folds(smiles, self.n_members, self.seed)
         oof = np.full(Y.shape, np.nan)
         self.members = []
@@ -141,11 +152,24 @@ class MultiTaskChempropModel(MPNNEnsembleSettings):
             model=self.name,
             params=self.params(),
             n_train=len(smiles),
-            training_data_sha256=hash_training_data(smiles, Y),
+            training_data_sha256=hash_training_data(smiles, raw),
             versions=library_versions(),
-            metrics={f"labels_{t}": float(np.isfinite(Y[:, j]).sum()) for t, j in self._index()},
+            metrics={f"labels_{t}": float(np.isfinite(raw[:, j]).sum()) for t, j in self._index()},
         )
         return self
+
+    def _log_scale(self, j: int) -> float | None:
+        scales = getattr(self, "log_scales", [])  # models pickled before per-task scales
+        return scales[j] if j < len(scales) else None
+
+    def model_scale(self, j: int, y: np.ndarray) -> np.ndarray:
+        """Endpoint ``j``'s values on its fitted scale (where ``oof`` lives; NaN stays NaN)."""
+        scale = self._log_scale(j)
+        return y if scale is None else np.log1p(y / scale)
+
+    def from_model_scale(self, j: int, t: np.ndarray) -> np.ndarray:
+        """Back to endpoint ``j``'s own units (e.g. out-of-fold predictions)."""
+        return inverse_log_scale(t, self._log_scale(j))
 
     def _index(self) -> list[tuple[str, int]]:
         return [(t, j) for j, t in enumerate(self.tasks)]
@@ -208,7 +232,7 @@ class MultiTaskChempropModel(MPNNEnsembleSettings):
                 self.fitted_task,
                 platt=self.platts[j] if classification else (1.0, 0.0),
                 conformal_q=1.0 if classification else self.conformal_qs[j],
-                log_scale=None,
+                log_scale=self._log_scale(j),
                 alpha=self.alpha,
                 scale=None if classification else self.conformal_scales[j],
             )

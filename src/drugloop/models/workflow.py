@@ -177,7 +177,8 @@ def train_multitask_from_table(
     if model.card is not None:
         for j, name in enumerate(table.tasks):
             exact = np.isfinite(table.Y[:, j]) & (table.censor[:, j] == 0)
-            metrics = compute_metrics(model.fitted_task, table.Y[exact, j], model.oof[exact, j])
+            y = model.model_scale(j, table.Y[exact, j])  # as single-task: on the fitted scale
+            metrics = compute_metrics(model.fitted_task, y, model.oof[exact, j])
             model.card.metrics.update({f"cv_{name}_{k}": v for k, v in metrics.items()})
         model.card.params["source_file"] = Path(path).name
     return model, table
