@@ -434,3 +434,15 @@ def test_potencies_in_nm_are_modelled_on_the_pki_scale(pim1, regressor, tmp_path
     metrics = evaluate_table(model, tmp_path / "test_nm.csv", "smiles", "exp_mean [nM]")
     y = test["exp_mean [nM]"].to_numpy()
     assert metrics["coverage_90"] == pytest.approx(np.mean((y >= lo) & (y <= hi)))
+
+
+@pytest.mark.parametrize("family", ["gbm", "chemprop", "multitask"])
+def test_unknown_log_transform_is_refused(family):
+    from drugloop.models.multitask import MultiTaskChempropModel
+
+    def make(**kw):
+        return MultiTaskChempropModel(**kw) if family == "multitask" else create_model(family, **kw)
+
+    with pytest.raises(ValueError, match="log_transform"):
+        make(log_transform="log10")
+    assert make(log_transform="never").log_transform == "never"

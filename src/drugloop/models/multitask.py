@@ -32,6 +32,7 @@ from drugloop.models.base import (
 )
 from drugloop.models.chemprop_model import MPNNEnsembleSettings, mpnn_outputs, parses
 from drugloop.models.cv_ensemble import (
+    LOG_TRANSFORMS,
     calibrated_mean_std,
     conformal_calibration,
     cv_folds,
@@ -63,6 +64,8 @@ class MultiTaskChempropModel(MPNNEnsembleSettings):
         domain_threshold: float = 0.35,
         log_transform: str = "auto",
     ) -> None:
+        if log_transform not in LOG_TRANSFORMS:
+            raise ValueError(f"log_transform: one of {LOG_TRANSFORMS}, not {log_transform!r}")
         self._init_mpnn(n_members, epochs, batch_size, hidden)
         self.task = task
         self.log_transform = log_transform
