@@ -135,19 +135,18 @@ def _train_multitask(
         console.print(f"registered in {plain(project)} ({n} cross-validated predictions)")
 
 
+REJECTS_FILE = "rejects.csv"
+
+
 def _show_skipped(skipped: list[str], rejects: list, out: Path) -> None:
     """The first skipped rows on screen; all of them in ``OUT/rejects.csv``."""
-    from drugloop.chem.io import write_rejects
+    from drugloop.models.workflow import write_rejects_report
 
     for line in skipped[:10]:
         console.print(f"  skipped {plain(line)}")
-    report = out / REJECTS_FILE
-    report.unlink(missing_ok=True)  # a report from an earlier training would mislead
-    if rejects:
-        console.print(f"  all skipped rows: {plain(write_rejects(rejects, report))}")
-
-
-REJECTS_FILE = "rejects.csv"
+    report = write_rejects_report(rejects, out / REJECTS_FILE)
+    if report:
+        console.print(f"  all skipped rows: {plain(report)}")
 
 
 @model_app.command("predict")

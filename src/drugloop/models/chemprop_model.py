@@ -84,7 +84,6 @@ class ChempropModel(MPNNEnsembleSettings, CVEnsembleModel):
             "task": self.fitted_task or self.task,
             **self._mpnn_params(),
             "alpha": self.alpha,
-            "log_scale": self.log_scale,
         }
 
     # -- training -----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy.stats import norm
@@ -144,6 +145,11 @@ def conformal_calibration(
     n = len(scores)
     level = min(1.0, np.ceil((n + 1) * (1 - alpha)) / n)
     return float(np.quantile(scores, level)), scale
+
+
+def to_log_scale(y: np.ndarray, log_scale: float | None) -> np.ndarray:
+    """``log1p(y / log_scale)``, the scale a skewed target is fitted on; identity for None."""
+    return y if log_scale is None else np.log1p(y / log_scale)
 
 
 def inverse_log_scale(t: np.ndarray, log_scale: float | None) -> np.ndarray:
@@ -273,6 +279,9 @@ class CVEnsembleModel(Model):
         self.conformal_scale: Scale | None = None
         self.oof: np.ndarray | None = None
 
+    def params(self) -> dict[str, Any]:
+        return {**super().params(), "log_scale": self.log_scale}
+
     @abstractmethod
     def _member_mean(self, smiles: Sequence[str]) -> np.ndarray:
         """Members' mean raw output (on the modelled target scale) per molecule."""
@@ -306,7 +315,7 @@ class CVEnsembleModel(Model):
         self.log_scale = fitted_log_scale(y, self.fitted_task, mode)
 
     def _transform_y(self, y: np.ndarray) -> np.ndarray:
-        return y if self.log_scale is None else np.log1p(y / self.log_scale)
+        return to_log_scale(y, self.log_scale)
 
     def _inverse_y(self, t: np.ndarray) -> np.ndarray:
         return inverse_log_scale(t, self.log_scale)

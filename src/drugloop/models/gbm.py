@@ -88,7 +88,6 @@ class GBMModel(CVEnsembleModel):
             "max_rounds": self.max_rounds,
             "colsample": self.colsample,
             "alpha": self.alpha,
-            "log_scale": self.log_scale,
             "booster": self.booster,
             **({"lgb_extra": self.lgb_extra} if self.lgb_extra else {}),
         }

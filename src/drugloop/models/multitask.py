@@ -41,6 +41,7 @@ from drugloop.models.cv_ensemble import (
     fit_platt,
     fitted_log_scale,
     inverse_log_scale,
+    to_log_scale,
 )
 
 MIN_LABELS = 5  # per endpoint: fewer cannot fit a head, let alone calibrate it
@@ -167,8 +168,7 @@ class MultiTaskChempropModel(MPNNEnsembleSettings):
 
     def model_scale(self, j: int, y: np.ndarray) -> np.ndarray:
         """Endpoint ``j``'s values on its fitted scale (where ``oof`` lives; NaN stays NaN)."""
-        scale = self._log_scale(j)
-        return y if scale is None else np.log1p(y / scale)
+        return to_log_scale(y, self._log_scale(j))
 
     def from_model_scale(self, j: int, t: np.ndarray) -> np.ndarray:
         """Back to endpoint ``j``'s own units (e.g. out-of-fold predictions)."""

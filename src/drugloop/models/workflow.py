@@ -353,14 +353,18 @@ def evaluate_table(
     return result
 
 
+def write_rejects_report(rejects: list[RecordError], path: str | Path) -> Path | None:
+    """The skipped rows (file line, raw cells, reason) at ``path``, so none leaves no trace.
+
+    A report left there by an earlier run is removed first: it would name rows of other data.
+    """
+    Path(path).unlink(missing_ok=True)
+    return write_rejects(rejects, path) if rejects else None
+
+
 def _report_rejects(rejects: list[RecordError], path: str | Path | None) -> dict[str, str]:
-    """Write the skipped rows (file line, raw cells, reason) so none is lost without a trace."""
-    if path is None:
-        return {}
-    Path(path).unlink(missing_ok=True)  # a report from an earlier evaluation would mislead
-    if not rejects:
-        return {}
-    return {"rejects_report": str(write_rejects(rejects, path))}
+    report = write_rejects_report(rejects, path) if path is not None else None
+    return {"rejects_report": str(report)} if report else {}
 
 
 def write_json(data: dict, path: str | Path) -> Path:
