@@ -215,6 +215,9 @@ def test_cli_train_predict_evaluate_keep_rows(tmp_path, pim1):
     assert out.smiles.tolist() == inp.smiles.tolist()  # no shifted or dropped rows
     assert np.isnan(out.prediction[3]) and "invalid SMILES" in out.error[3]
     assert out.prediction.drop(index=3).notna().all()
+    valid = out.drop(index=3)  # the conformal interval brackets each prediction
+    assert ((valid.lower_90 < valid.prediction) & (valid.prediction < valid.upper_90)).all()
+    assert np.isnan(out.lower_90[3]) and np.isnan(out.upper_90[3])
     res = runner.invoke(
         app,
         [
@@ -434,6 +437,10 @@ def test_potencies_in_nm_are_modelled_on_the_pki_scale(pim1, regressor, tmp_path
     metrics = evaluate_table(model, tmp_path / "test_nm.csv", "smiles", "exp_mean [nM]")
     y = test["exp_mean [nM]"].to_numpy()
     assert metrics["coverage_90"] == pytest.approx(np.mean((y >= lo) & (y <= hi)))
+    from drugloop.models.workflow import predict_table  # and `model predict` writes that interval
+
+    table = predict_table(model, tmp_path / "test_nm.csv", "smiles")
+    assert np.allclose(table[["lower_90", "upper_90"]].to_numpy().T, (lo, hi), rtol=1e-6)
 
 
 @pytest.mark.parametrize("family", ["gbm", "chemprop", "multitask"])

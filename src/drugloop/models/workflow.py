@@ -218,7 +218,11 @@ def training_metrics(model: Model, table: TrainingTable) -> dict[str, float]:
 
 
 def predict_table(model: Model, path: str | Path, smiles_col: str) -> pd.DataFrame:
-    """One output row per input row: smiles, prediction, uncertainty, in_domain (+ error)."""
+    """One output row per input row: smiles, prediction, uncertainty, in_domain (+ error).
+
+    Regression CV ensembles add their conformal interval (``lower_90``, ``upper_90`` at the
+    default level): on a log-scaled target it is asymmetric, which ``uncertainty`` cannot say.
+    """
     from rdkit import Chem
 
     frame = _read(path)
@@ -244,7 +248,19 @@ def predict_table(model: Model, path: str | Path, smiles_col: str) -> pd.DataFra
         out.loc[ok, "uncertainty"] = pred.std
         out.loc[ok, "in_domain"] = pred.in_domain
         out.loc[ok, "nearest_similarity"] = pred.similarity
+    if _has_conformal_interval(model):
+        level = round(100 * (1 - model.alpha))
+        lower, upper = np.full(len(smiles), np.nan), np.full(len(smiles), np.nan)
+        if ok:
+            lower[ok], upper[ok] = model.interval_around(pred.mean, pred.similarity)
+        out.insert(5, f"lower_{level}", lower)  # after the contract columns
+        out.insert(6, f"upper_{level}", upper)
     return out
+
+
+def _has_conformal_interval(model: Model) -> bool:
+    """Regression CV ensembles carry a calibrated interval, asymmetric on a log scale."""
+    return isinstance(model, CVEnsembleModel) and model.fitted_task == "regression"
 
 
 def predict_multitask_table(
@@ -342,7 +358,7 @@ def evaluate_table(
     if task == "regression":
         y, mean = table.y[exact], pred.mean[exact]
         err = np.abs(y - mean)
-        if isinstance(model, CVEnsembleModel):  # its own interval: asymmetric on a log scale
+        if _has_conformal_interval(model):
             lo, hi = model.interval_around(mean, pred.similarity[exact])
             result["coverage_90"] = float(np.mean((y >= lo) & (y <= hi)))
         else:
