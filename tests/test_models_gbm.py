@@ -165,6 +165,19 @@ def test_no_usable_rows_says_why(tmp_path):
         read_training_table(tmp_path / "bad.csv", "smiles", "y")
 
 
+@pytest.mark.parametrize("cells", [["1"] * 20, [">10"] * 20, ["active"] * 20])
+def test_a_target_with_one_value_is_refused_by_name(tmp_path, pim1, cells):
+    """All-active screens or all-">10 µM" series give nothing to learn; say so, fit nothing."""
+    from drugloop.models.workflow import train_from_table, train_multitask_from_table
+
+    data = pd.DataFrame({"smiles": pim1[0].smiles.head(20), "y": cells, "z": range(20)})
+    data.to_csv(tmp_path / "one.csv", index=False)
+    with pytest.raises(ValueError, match=r"one\.csv: column 'y' has one value"):
+        train_from_table(tmp_path / "one.csv", "smiles", "y")
+    with pytest.raises(ValueError, match=r"column 'y' has one value"):  # checked per endpoint
+        train_multitask_from_table(tmp_path / "one.csv", "smiles", ["z", "y"])
+
+
 def test_cli_train_predict_evaluate_keep_rows(tmp_path, pim1):
     from drugloop.cli.main import app
 

@@ -172,6 +172,8 @@ def train_multitask_from_table(
 ) -> tuple[MultiTaskChempropModel, MultiTaskTable]:
     """One multi-task D-MPNN over several target columns of one table."""
     table = read_multitask_table(path, smiles_col, target_cols)
+    for j, name in enumerate(table.tasks):
+        require_two_values(table.Y[:, j], path, name)
     model = MultiTaskChempropModel(task=task, **params)
     model.fit(table.smiles, table.Y, tasks=table.tasks, censor=table.censor)
     if model.card is not None:
@@ -184,6 +186,20 @@ def train_multitask_from_table(
     return model, table
 
 
+def require_two_values(y: np.ndarray, path: str | Path, column: str) -> None:
+    """A target with one value (all 1s, every compound ">10 µM") has nothing to learn.
+
+    Fitting it anyway gave a "classifier" of one class whose cross-validated accuracy was 0.
+    """
+    values = np.unique(y[np.isfinite(y)])
+    if len(values) < 2:
+        shown = f" ({values[0]:g})" if len(values) else ""
+        raise ValueError(
+            f"{path}: column {column!r} has one value{shown} in every usable row; "
+            "a model needs at least two different values (both classes for a classifier)"
+        )
+
+
 def train_from_table(
     path: str | Path,
     smiles_col: str,
@@ -193,6 +209,7 @@ def train_from_table(
     **params: object,
 ) -> tuple[Model, TrainingTable]:
     table = read_training_table(path, smiles_col, target_col)
+    require_two_values(table.y, path, target_col)
     if model_name in ("gbm", "chemprop"):
         params.setdefault("task", task)
     elif task == "classification":
