@@ -49,7 +49,7 @@ def test_gbm_regression_learns_and_intervals_cover(regressor, pim1):
     assert regressor.fitted_task == "regression" and pred.in_domain.dtype == bool
 
 
-def test_gbm_classification_gives_calibrated_probabilities(pim1):
+def test_gbm_classification_gives_calibrated_probabilities(pim1, tmp_path):
     from sklearn.metrics import roc_auc_score
 
     train, test = pim1
@@ -61,6 +61,11 @@ def test_gbm_classification_gives_calibrated_probabilities(pim1):
     assert ((p >= 0) & (p <= 1)).all()
     assert roc_auc_score(y, p) > 0.75
     assert abs(p.mean() - y.mean()) < 0.15  # probabilities on the right scale
+    from drugloop.models.workflow import evaluate_table  # a classifier is scored on labels only
+
+    test[["smiles", "pki"]].to_csv(tmp_path / "pki.csv", index=False)
+    with pytest.raises(ValueError, match=r"classifier, but column 'pki' holds values other"):
+        evaluate_table(model, tmp_path / "pki.csv", "smiles", "pki")
 
 
 def test_censored_values_inform_training(pim1):

@@ -360,8 +360,14 @@ def evaluate_table(
     Skipped rows go to ``rejects_path`` (when given and any were skipped).
     """
     table = read_training_table(path, smiles_col, target_col, min_rows=1)
-    pred = model.predict(table.smiles)
     task = getattr(model, "fitted_task", "") or "regression"
+    if task == "classification" and not set(np.unique(table.y)) <= {0.0, 1.0}:
+        other = next(v for v in table.y if v not in (0.0, 1.0))
+        raise ValueError(
+            f"{path}: the model is a classifier, but column {target_col!r} holds values other "
+            f"than 0/1 (e.g. {other:g}); evaluate it on labels, or train a regression model"
+        )
+    pred = model.predict(table.smiles)
     exact = table.censor == 0
     result: dict[str, object] = {
         "task": task,
