@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from drugloop.models.admet import ENDPOINTS, AdmetPanel, columns_frame
+from drugloop.models.admet import ENDPOINTS, PHYSCHEM, AdmetPanel, columns_frame
 
 DRUGS = {
     "caffeine": "Cn1c(=O)c2c(ncn2C)n(C)c1=O",
@@ -50,6 +50,39 @@ def test_panel_orders_known_drugs_sensibly(panel):
     assert out.loc["estradiol", "tox21_nr_er_lbd"] > 0.5
     assert out.loc["estradiol", "tox21_nr_er_lbd"] > 10 * out.loc["caffeine", "tox21_nr_er_lbd"]
     assert np.isfinite(out.nearest_train_similarity).all()
+
+
+CYCLOSPORIN = (
+    "CC[C@H]1C(=O)N(CC(=O)N([C@H](C(=O)N[C@H](C(=O)N([C@H](C(=O)N[C@H](C(=O)N[C@@H](C(=O)N("
+    "[C@H](C(=O)N([C@H](C(=O)N([C@H](C(=O)N([C@H](C(=O)N1)[C@@H]([C@H](C)C/C=C/C)O)C)C(C)C)C)"
+    "CC(C)C)C)CC(C)C)C)C)C)CC(C)C)C)C(C)C)CC(C)C)C)C"
+)
+
+
+def test_physchem_columns_match_rdkit(panel):
+    """MW, cLogP, TPSA, donors, acceptors, rotors and stereocentres as RDKit defines them, and
+    rule-of-5 violations: terfenadine one (cLogP 6), cyclosporin two (MW, N+O count)."""
+    from rdkit import Chem
+    from rdkit.Chem import Crippen, Descriptors, rdMolDescriptors
+
+    from drugloop.models.admet import physchem_columns, physchem_values
+
+    smiles = [*DRUGS.values(), CYCLOSPORIN, "not a molecule"]
+    out = panel.predict(smiles)
+    for i, smi in enumerate(smiles[:-1]):
+        mol = Chem.MolFromSmiles(smi)
+        assert out.molecular_weight[i] == pytest.approx(Descriptors.MolWt(mol), abs=2e-3)
+        assert out.clogp[i] == pytest.approx(Crippen.MolLogP(mol), abs=2e-3)
+        assert out.tpsa[i] == pytest.approx(rdMolDescriptors.CalcTPSA(mol), abs=2e-3)
+        assert out.hbd[i] == rdMolDescriptors.CalcNumHBD(mol)
+        assert out.hba[i] == rdMolDescriptors.CalcNumHBA(mol)
+        assert out.rotatable_bonds[i] == rdMolDescriptors.CalcNumRotatableBonds(mol)
+        assert out.stereo_centers[i] == rdMolDescriptors.CalcNumAtomStereoCenters(mol)
+    assert out.ro5_violations.tolist()[:-1] == [0, 0, 1, 0, 0, 2]
+    assert out.loc[len(smiles) - 1, [name for name, *_ in PHYSCHEM]].isna().all()
+    # panels built on features without these descriptors compute them the same way
+    fallback = pd.DataFrame(physchem_columns(physchem_values(smiles)))
+    pd.testing.assert_frame_equal(fallback, out[fallback.columns], check_exact=False, atol=2e-3)
 
 
 def test_every_output_column_is_documented(panel):
@@ -113,7 +146,8 @@ def test_panel_reproduces_reference_predictions(n_jobs, chunk_size):
     text = pd.read_csv(REFERENCE, usecols=["smiles", "error"], keep_default_na=False)
     expected = pd.read_csv(REFERENCE)
     out = AdmetPanel(n_jobs=n_jobs, chunk_size=chunk_size).predict(text.smiles.tolist())
-    assert list(out.columns) == list(expected.columns)
+    physchem = [*(name for name, *_ in PHYSCHEM), "ro5_violations"]  # appended after the file
+    assert list(out.columns) == [*expected.columns, *physchem]
     assert out.error.tolist() == text.error.tolist()
     assert out.in_domain.astype("float").equals(expected.in_domain.astype("float"))
     numeric = [c for c in expected.columns if c not in ("smiles", "error", "in_domain")]

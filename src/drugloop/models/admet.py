@@ -216,6 +216,58 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
 )
 BY_NAME = {e.name: e for e in ENDPOINTS}
+
+# Physchem columns beside the endpoints (as ADMET-AI and SwissADME report them), read from the
+# descriptor features the panel computes anyway: (column, RDKit Properties name, units, meaning)
+PHYSCHEM: tuple[tuple[str, str, str, str], ...] = (
+    ("molecular_weight", "amw", "g/mol", "average molecular weight"),
+    ("clogp", "CrippenClogP", "log units", "calculated logP (Wildman-Crippen), not measured"),
+    ("tpsa", "tpsa", "Å²", "topological polar surface area (N, O)"),
+    ("hbd", "NumHBD", "count", "hydrogen-bond donors"),
+    ("hba", "NumHBA", "count", "hydrogen-bond acceptors"),
+    ("rotatable_bonds", "NumRotatableBonds", "count", "rotatable bonds"),
+    ("stereo_centers", "NumAtomStereoCenters", "count", "tetrahedral stereocentres"),
+)
+RO5 = ("ro5_violations", "count", "Lipinski rule-of-5 violations (MW, cLogP, NH+OH, N+O)")
+PHYSCHEM_SOURCES = (*(source for _, source, _, _ in PHYSCHEM), "lipinskiHBD", "lipinskiHBA")
+Chunk = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]
+
+
+def physchem_columns(values: np.ndarray) -> dict[str, object]:
+    """Output columns from (molecules, ``PHYSCHEM_SOURCES``) values; NaN rows stay empty.
+
+    The features are float32, so values are rounded to what their definitions resolve and
+    counts are integers (nullable: an unparseable molecule has none).
+    """
+    columns: dict[str, object] = {}
+    for j, (name, _, units, _) in enumerate(PHYSCHEM):
+        column = values[:, j].astype(np.float64)
+        columns[name] = _counts(column) if units == "count" else np.round(column, 3)
+    mw, clogp = values[:, 0], values[:, 1]
+    nh_oh, n_o = values[:, len(PHYSCHEM)], values[:, len(PHYSCHEM) + 1]
+    violations = (mw > 500).astype(float) + (clogp > 5) + (nh_oh > 5) + (n_o > 10)
+    columns[RO5[0]] = _counts(np.where(np.isnan(mw), np.nan, violations))
+    return columns
+
+
+def _counts(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    return pd.array(np.where(np.isnan(values), None, np.round(values)), dtype="Int64")
+
+
+def physchem_values(smiles: Sequence[str]) -> np.ndarray:
+    """``PHYSCHEM_SOURCES`` per molecule, for panels whose features lack those descriptors."""
+    from rdkit import Chem
+    from rdkit.Chem import rdMolDescriptors
+
+    properties = rdMolDescriptors.Properties(list(PHYSCHEM_SOURCES))
+    out = np.full((len(smiles), len(PHYSCHEM_SOURCES)), np.nan)
+    for i, smi in enumerate(smiles):
+        mol = Chem.MolFromSmiles(smi) if isinstance(smi, str) and smi else None
+        if mol is not None:
+            out[i] = properties.ComputeProperties(mol)
+    return out
+
+
 ALPHA = 0.1
 FORMAT = 2  # 2: members may carry a CatBoost model beside (or instead of) the LightGBM one
 STACKED_FORMAT = 3  # 3: a first stage of feeders whose outputs some endpoints take as features
@@ -253,6 +305,8 @@ def columns_frame() -> pd.DataFrame:
             else "Bernoulli std of the outcome, sqrt(p(1-p))"
         )
         rows.append({"column": f"{e.column}_uncertainty", "units": e.units, "meaning": unc})
+    for name, _, units, meaning in (*PHYSCHEM, (RO5[0], "", *RO5[1:])):
+        rows.append({"column": name, "units": units, "meaning": meaning})
     return pd.DataFrame(rows)
 
 
@@ -491,7 +545,7 @@ def _init_worker(panel: AdmetPanel) -> None:
     threadpool_limits(1)  # one BLAS thread per worker process: the workers fill the cores
 
 
-def _worker_chunk(smiles: list[str]) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+def _worker_chunk(smiles: list[str]) -> Chunk:
     assert _WORKER is not None
     return _WORKER._predict_chunk(smiles, threads=1)
 
@@ -588,12 +642,17 @@ class AdmetPanel:
     def endpoints(self) -> list[Endpoint]:
         return [e for e in ENDPOINTS if e.name in self.specs]
 
-    def _predict_chunk(
-        self, smiles: Sequence[str], threads: int
-    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        """(validity, similarities, raw tree outputs) for one chunk of molecules."""
+    def _predict_chunk(self, smiles: Sequence[str], threads: int) -> Chunk:
+        """(validity, similarities, raw tree outputs, physchem) for one chunk of molecules."""
         X, valid, sims = _featurize(smiles, self.feature_set, self.neighbours)
-        return valid, sims, self._raw_predictions(X, threads)
+        return valid, sims, self._raw_predictions(X, threads), self._physchem(X, smiles)
+
+    def _physchem(self, X: np.ndarray, smiles: Sequence[str]) -> np.ndarray:
+        """The physchem sources, read from the descriptor features already computed."""
+        try:
+            return X[:, [self.feature_set.descriptor_index(d) for d in PHYSCHEM_SOURCES]]
+        except KeyError:  # a panel built on features without these descriptors
+            return physchem_values(smiles)
 
     def _raw_predictions(self, X: np.ndarray, threads: int) -> dict[str, np.ndarray]:
         """(members, molecules) tree outputs per endpoint, before calibration.
@@ -663,10 +722,8 @@ class AdmetPanel:
                 worst = float(np.nanmax(np.abs(values - compiled[name])))
                 raise RuntimeError(f"compiled {name} differs from LightGBM (up to {worst:.3g})")
 
-    def _chunk_predictions(
-        self, smiles: list[str]
-    ) -> Iterator[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]]:
-        """(validity, similarities, raw predictions) per chunk, in input order.
+    def _chunk_predictions(self, smiles: list[str]) -> Iterator[Chunk]:
+        """(validity, similarities, raw predictions, physchem) per chunk, in input order.
 
         Chunks come in a multiple of the worker count so the cores finish together, and are
         as large as ``chunk_size`` allows: each LightGBM call has a fixed cost (175 calls per
@@ -679,7 +736,7 @@ class AdmetPanel:
 
             with threadpool_limits(1):  # idle BLAS threads would spin through the small products
                 X, valid, sims = _featurize(smiles, self.feature_set, self.neighbours)
-            yield valid, sims, self._raw_predictions(X, 0)
+            yield valid, sims, self._raw_predictions(X, 0), self._physchem(X, smiles)
             return
         n_chunks = jobs * -(-len(smiles) // (jobs * self.chunk_size))
         size = -(-len(smiles) // n_chunks)
@@ -715,6 +772,8 @@ class AdmetPanel:
                 mean, unc = conformal_mean_std(preds.mean(axis=0), half, spec["log_scale"], ALPHA)
             columns[e.column] = np.where(valid, mean, np.nan)
             columns[f"{e.column}_uncertainty"] = np.where(valid, unc, np.nan)
+        physchem = np.concatenate([p[3] for p in parts])
+        columns.update(physchem_columns(np.where(valid[:, None], physchem, np.nan)))
         return pd.concat([out, pd.DataFrame(columns)], axis=1)
 
 

@@ -122,6 +122,13 @@ BLOCKS: dict[str, tuple[int, Callable[[Chem.Mol], np.ndarray]]] = {
     "rdkit2d": (len(DESCRIPTOR_NAMES), rdkit_descriptors),
 }
 
+# descriptor names per descriptor block, in column order (fingerprint blocks have none)
+DESCRIPTOR_BLOCK_NAMES: dict[str, tuple[str, ...]] = {
+    "fast2d": FAST2D_NAMES,
+    "fast2d_lean": FAST2D_LEAN_NAMES,
+    "rdkit2d": tuple(DESCRIPTOR_NAMES),
+}
+
 # blocks with no NaN for any parsed molecule (counts and bits); descriptor blocks may hold NaN
 NAN_FREE_BLOCKS = frozenset({"morgan", "atompair", "torsion", "avalon", "erg", "maccs"})
 
@@ -163,6 +170,16 @@ class FeatureSet:
 
     def row(self, mol: Chem.Mol) -> np.ndarray:
         return np.concatenate([BLOCKS[b][1](mol) for b in self.blocks])
+
+    def descriptor_index(self, name: str) -> int:
+        """Column of RDKit descriptor ``name`` (e.g. ``"tpsa"``) in this set's rows."""
+        offset = 0
+        for block in self.blocks:
+            names = DESCRIPTOR_BLOCK_NAMES.get(block, ())
+            if name in names:
+                return offset + names.index(name)
+            offset += BLOCKS[block][0]
+        raise KeyError(f"feature set {self} has no descriptor {name!r}")
 
     def transform(
         self, smiles: Sequence[str], n_jobs: int | None = None
