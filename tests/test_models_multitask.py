@@ -61,10 +61,15 @@ def test_multitask_masks_missing_labels_and_calibrates_each_endpoint(fitted, opi
         "kappa",
         "kappa_uncertainty",
         "kappa_in_domain",
+        "kappa_lower_90",
+        "kappa_upper_90",
         "delta",
         "delta_uncertainty",
         "delta_in_domain",
+        "delta_lower_90",
+        "delta_upper_90",
     ]
+    assert np.isnan(frame.kappa_lower_90.iloc[-1])  # the unparseable row has no interval
     fitted.save(tmp_path / "mt")
     again = MultiTaskChempropModel.load(tmp_path / "mt").predict(list(test.index))
     assert np.allclose(again["delta"].mean, preds["delta"].mean[:-1], atol=1e-5)
@@ -180,6 +185,10 @@ def test_potency_columns_in_nm_get_a_log_scale_per_endpoint(opioid, fitted):
         rmse_nm = np.sqrt(np.mean((9 - np.log10(preds[name].mean) - y) ** 2))
         rmse_pki = np.sqrt(np.mean((reference[name].mean - y) ** 2))
         assert abs(rmse_nm - rmse_pki) < 0.1
+        p = preds[name]  # the conformal interval, built on the log scale: wider above
+        assert (p.lower < p.mean).all() and (p.upper - p.mean > p.mean - p.lower).all()
+    frame = model.predict_frame(test.index.tolist())
+    assert np.allclose(frame.kappa_upper_90, preds["kappa"].upper)
     cv_on_scale = model.model_scale(0, nm["kappa"].to_numpy())
     assert np.isnan(cv_on_scale).sum() == nm["kappa"].isna().sum()
     assert np.allclose(model.from_model_scale(0, cv_on_scale), nm["kappa"], equal_nan=True)

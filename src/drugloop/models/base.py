@@ -31,6 +31,11 @@ class Prediction:
     std: np.ndarray
     in_domain: np.ndarray  # bool: nearest training neighbour at least `domain_threshold` similar
     similarity: np.ndarray  # max Tanimoto to the training set
+    # the calibrated interval at coverage `level`, where the model has one (regression CV
+    # ensembles: conformal, asymmetric on a log-scaled target); None elsewhere
+    lower: np.ndarray | None = None
+    upper: np.ndarray | None = None
+    level: float | None = None
 
     def __len__(self) -> int:
         return len(self.mean)

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import norm
 
-from drugloop.models.base import Model
+from drugloop.models.base import Model, Prediction
 
 DIFFICULTY_FLOOR = 0.1  # of the fixed normalizer (models calibrated before the fitted one)
 Scale = tuple[float, float, float]  # (intercept a, slope b, floor) of d(s) = a + b·(1 - s)
@@ -157,6 +157,13 @@ def inverse_log_scale(t: np.ndarray, log_scale: float | None) -> np.ndarray:
     return t if log_scale is None else np.expm1(t) * log_scale
 
 
+def conformal_interval(
+    mean: np.ndarray, half: np.ndarray, log_scale: float | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``mean ± half`` on the modelled scale, mapped back to the target's units."""
+    return inverse_log_scale(mean - half, log_scale), inverse_log_scale(mean + half, log_scale)
+
+
 def conformal_mean_std(
     mean: np.ndarray, half: np.ndarray, log_scale: float | None, alpha: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -168,7 +175,7 @@ def conformal_mean_std(
     z = norm.ppf(1 - alpha / 2)
     if log_scale is None:
         return mean, np.where(np.isfinite(mean), half / z, np.nan)
-    lo, hi = inverse_log_scale(mean - half, log_scale), inverse_log_scale(mean + half, log_scale)
+    lo, hi = conformal_interval(mean, half, log_scale)
     return inverse_log_scale(mean, log_scale), (hi - lo) / (2 * z)
 
 
@@ -341,8 +348,7 @@ class CVEnsembleModel(Model):
     def interval_from_mean(
         self, mean: np.ndarray, similarity: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        half = self._half_width(similarity)
-        return self._inverse_y(mean - half), self._inverse_y(mean + half)
+        return conformal_interval(mean, self._half_width(similarity), self.log_scale)
 
     def interval_around(
         self, mean: np.ndarray, similarity: np.ndarray
@@ -352,6 +358,14 @@ class CVEnsembleModel(Model):
         On a log-scaled target it is asymmetric around ``mean``; ``mean ± 1.645 σ`` is not it.
         """
         return self.interval_from_mean(self._transform_y(mean), similarity)
+
+    def predict(self, smiles: Sequence[str]) -> Prediction:
+        """As :meth:`Model.predict`; regressors also give their conformal interval."""
+        pred = super().predict(smiles)
+        if self.fitted_task == "regression":
+            pred.lower, pred.upper = self.interval_around(pred.mean, pred.similarity)
+            pred.level = 1 - self.alpha
+        return pred
 
     def interval(self, smiles: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """The conformal ``1 - alpha`` prediction interval (regression only)."""

@@ -35,8 +35,10 @@ from drugloop.models.cv_ensemble import (
     LOG_TRANSFORMS,
     calibrated_mean_std,
     conformal_calibration,
+    conformal_interval,
     cv_folds,
     detect_task,
+    difficulty,
     first_invalid,
     fit_platt,
     fitted_log_scale,
@@ -245,15 +247,24 @@ class MultiTaskChempropModel(MPNNEnsembleSettings):
                 in_domain=similarity >= self.domain_threshold,
                 similarity=similarity,
             )
+            if not classification:
+                half = self.conformal_qs[j] * difficulty(similarity, self.conformal_scales[j])
+                interval = conformal_interval(preds[:, :, j].mean(axis=0), half, self._log_scale(j))
+                out[name].lower, out[name].upper = interval
+                out[name].level = 1 - self.alpha
         return out
 
     def predict_frame(self, smiles: Sequence[str]) -> pd.DataFrame:
-        """One row per molecule: ``<task>``, ``<task>_uncertainty``, ``<task>_in_domain``."""
+        """One row per molecule: ``<task>``, ``<task>_uncertainty``, ``<task>_in_domain``
+        (regression also ``<task>_lower_90`` and ``<task>_upper_90``, the conformal interval)."""
         frame = pd.DataFrame({"smiles": list(smiles)})
         for name, p in self.predict(smiles).items():
             frame[name] = p.mean
             frame[f"{name}_uncertainty"] = p.std
             frame[f"{name}_in_domain"] = p.in_domain
+            if p.level is not None:
+                level = round(100 * p.level)
+                frame[f"{name}_lower_{level}"], frame[f"{name}_upper_{level}"] = p.lower, p.upper
         return frame
 
     def save(self, directory: str | Path) -> Path:

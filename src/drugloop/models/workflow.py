@@ -265,19 +265,14 @@ def predict_table(model: Model, path: str | Path, smiles_col: str) -> pd.DataFra
         out.loc[ok, "uncertainty"] = pred.std
         out.loc[ok, "in_domain"] = pred.in_domain
         out.loc[ok, "nearest_similarity"] = pred.similarity
-    if _has_conformal_interval(model):
-        level = round(100 * (1 - model.alpha))
+    if isinstance(model, CVEnsembleModel) and model.fitted_task == "regression":
+        level = round(100 * (1 - model.alpha))  # columns even when no row parses
         lower, upper = np.full(len(smiles), np.nan), np.full(len(smiles), np.nan)
         if ok:
-            lower[ok], upper[ok] = model.interval_around(pred.mean, pred.similarity)
+            lower[ok], upper[ok] = pred.lower, pred.upper
         out.insert(5, f"lower_{level}", lower)  # after the contract columns
         out.insert(6, f"upper_{level}", upper)
     return out
-
-
-def _has_conformal_interval(model: Model) -> bool:
-    """Regression CV ensembles carry a calibrated interval, asymmetric on a log scale."""
-    return isinstance(model, CVEnsembleModel) and model.fitted_task == "regression"
 
 
 def predict_multitask_table(
@@ -381,8 +376,8 @@ def evaluate_table(
     if task == "regression":
         y, mean = table.y[exact], pred.mean[exact]
         err = np.abs(y - mean)
-        if _has_conformal_interval(model):
-            lo, hi = model.interval_around(mean, pred.similarity[exact])
+        if pred.lower is not None:  # the model's own interval: asymmetric on a log scale
+            lo, hi = pred.lower[exact], pred.upper[exact]
             result["coverage_90"] = float(np.mean((y >= lo) & (y <= hi)))
         else:
             result["coverage_90"] = float(np.mean(err <= 1.6449 * pred.std[exact]))
