@@ -168,6 +168,9 @@ def test_cli_trains_predicts_and_evaluates_a_multitask_model(opioid, tmp_path):
     metrics = json.loads((tmp_path / "m.json").read_text())
     assert metrics["kappa"]["n"] == 40 and metrics["delta"]["n"] == 40
     assert np.isfinite(metrics["delta"]["rmse"])
+    for name in ("kappa", "delta"):  # each endpoint's own conformal interval is scored
+        assert 0.6 <= metrics[name]["coverage_90"] <= 1.0
+        assert "spearman_uncertainty_error" in metrics[name]
 
 
 def test_potency_columns_in_nm_get_a_log_scale_per_endpoint(opioid, fitted):

@@ -22,7 +22,7 @@ from drugloop.data.assays import (
     parse_binary_label,
     parse_qualified_value,
 )
-from drugloop.models.base import Model, create_model
+from drugloop.models.base import Model, Prediction, create_model
 from drugloop.models.chemprop_model import parses
 from drugloop.models.cv_ensemble import CVEnsembleModel
 from drugloop.models.multitask import MultiTaskChempropModel
@@ -316,6 +316,8 @@ def evaluate_multitask_table(
         p = preds[name]
         metrics = compute_metrics(model.fitted_task, table.Y[rows, j], p.mean[rows])
         metrics["fraction_in_domain"] = float(np.mean(p.in_domain[rows])) if rows.any() else 0.0
+        if model.fitted_task == "regression" and rows.any():
+            metrics.update(uncertainty_metrics(p, rows, table.Y[rows, j]))
         result[name] = metrics
     return result
 
@@ -374,17 +376,25 @@ def evaluate_table(
         "fraction_in_domain": float(np.mean(pred.in_domain)),
     }
     if task == "regression":
-        y, mean = table.y[exact], pred.mean[exact]
-        err = np.abs(y - mean)
-        if pred.lower is not None:  # the model's own interval: asymmetric on a log scale
-            lo, hi = pred.lower[exact], pred.upper[exact]
-            result["coverage_90"] = float(np.mean((y >= lo) & (y <= hi)))
-        else:
-            result["coverage_90"] = float(np.mean(err <= 1.6449 * pred.std[exact]))
-        from scipy.stats import spearmanr
-
-        result["spearman_uncertainty_error"] = float(spearmanr(pred.std[exact], err).statistic)
+        result.update(uncertainty_metrics(pred, exact, table.y[exact]))
     return result
+
+
+def uncertainty_metrics(pred: Prediction, rows: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Coverage of the 90% interval and Spearman(uncertainty, |error|) on ``rows`` of ``pred``.
+
+    The interval is the model's own where it has one (asymmetric on a log scale), else
+    ``mean ± 1.645 σ``.
+    """
+    from scipy.stats import spearmanr
+
+    mean, std = pred.mean[rows], pred.std[rows]
+    if pred.lower is not None:
+        inside = (y >= pred.lower[rows]) & (y <= pred.upper[rows])
+    else:
+        inside = np.abs(y - mean) <= 1.6449 * std
+    spearman = spearmanr(std, np.abs(y - mean)).statistic if len(y) > 1 else np.nan
+    return {"coverage_90": float(np.mean(inside)), "spearman_uncertainty_error": float(spearman)}
 
 
 def write_rejects_report(rejects: list[RecordError], path: str | Path) -> Path | None:
