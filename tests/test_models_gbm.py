@@ -158,6 +158,15 @@ def test_outcome_words_train_a_classifier_but_not_a_potency_column(tmp_path, pim
     assert res.exit_code == 0, res.output
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["task"] == "classification" and metrics["auroc"] > 0.75
+    # threshold metrics at P = 0.5, as sklearn defines them on the written predictions
+    from sklearn.metrics import matthews_corrcoef
+
+    from drugloop.models.workflow import predict_table
+
+    p = predict_table(Model.load(tmp_path / "m"), tmp_path / "t.csv", "smiles").prediction
+    y = (labels == "active").astype(int)
+    assert metrics["mcc"] == pytest.approx(matthews_corrcoef(y, p >= 0.5)) and metrics["mcc"] > 0.3
+    assert 0.6 < metrics["balanced_accuracy"] <= 1 and 0 < metrics["f1"] <= 1
 
 
 def test_no_usable_rows_says_why(tmp_path):

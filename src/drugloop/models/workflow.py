@@ -329,11 +329,16 @@ def compute_metrics(task: str, y: np.ndarray, pred: np.ndarray) -> dict[str, flo
     if len(y) < 2:
         return {"n": float(len(y))}
     if task == "classification":
-        out = {"n": float(len(y)), "accuracy": float(skm.accuracy_score(y, pred >= 0.5))}
+        label = pred >= 0.5
+        out = {"n": float(len(y)), "accuracy": float(skm.accuracy_score(y, label))}
         out["brier"] = float(skm.brier_score_loss(y, pred))
         if len(np.unique(y)) == 2:
             out["auroc"] = float(skm.roc_auc_score(y, pred))
             out["auprc"] = float(skm.average_precision_score(y, pred))
+            # at P = 0.5; for imbalanced screens (Tox21, hERG) accuracy alone flatters
+            out["balanced_accuracy"] = float(skm.balanced_accuracy_score(y, label))
+            out["f1"] = float(skm.f1_score(y, label, zero_division=0.0))
+            out["mcc"] = float(skm.matthews_corrcoef(y, label))
         return out
     return {
         "n": float(len(y)),
