@@ -228,7 +228,8 @@ PHYSCHEM: tuple[tuple[str, str, str, str], ...] = (
     ("rotatable_bonds", "NumRotatableBonds", "count", "rotatable bonds"),
     ("stereo_centers", "NumAtomStereoCenters", "count", "tetrahedral stereocentres"),
 )
-RO5 = ("ro5_violations", "count", "Lipinski rule-of-5 violations (MW, cLogP, NH+OH, N+O)")
+# derived from four of the sources, so it has no RDKit name of its own
+RO5 = ("ro5_violations", "", "count", "Lipinski rule-of-5 violations (MW, cLogP, NH+OH, N+O)")
 PHYSCHEM_SOURCES = (*(source for _, source, _, _ in PHYSCHEM), "lipinskiHBD", "lipinskiHBA")
 Chunk = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]
 
@@ -305,7 +306,7 @@ def columns_frame() -> pd.DataFrame:
             else "Bernoulli std of the outcome, sqrt(p(1-p))"
         )
         rows.append({"column": f"{e.column}_uncertainty", "units": e.units, "meaning": unc})
-    for name, _, units, meaning in (*PHYSCHEM, (RO5[0], "", *RO5[1:])):
+    for name, _, units, meaning in (*PHYSCHEM, RO5):
         rows.append({"column": name, "units": units, "meaning": meaning})
     return pd.DataFrame(rows)
 

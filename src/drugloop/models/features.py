@@ -126,7 +126,7 @@ BLOCKS: dict[str, tuple[int, Callable[[Chem.Mol], np.ndarray]]] = {
 DESCRIPTOR_BLOCK_NAMES: dict[str, tuple[str, ...]] = {
     "fast2d": FAST2D_NAMES,
     "fast2d_lean": FAST2D_LEAN_NAMES,
-    "rdkit2d": tuple(DESCRIPTOR_NAMES),
+    "rdkit2d": DESCRIPTOR_NAMES,
 }
 
 # blocks with no NaN for any parsed molecule (counts and bits); descriptor blocks may hold NaN
