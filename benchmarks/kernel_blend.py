@@ -1,0 +1,317 @@
+"""Blend the ADMET panel's trees with a Tanimoto-kernel SVM? Validation decides, per endpoint.
+
+Why: the panel already computes every query's Tanimoto similarity to every training molecule
+(Morgan radius 2, 2,048 bits) for its applicability domain and keeps only the maximum. A
+support-vector machine on that same kernel (the strongest classic baseline on activity data,
+MoleculeACE's best method family) would cost the panel one dot product per endpoint at predict
+time, and it sees molecules differently from trees on counted features: a nearest-neighbour
+view that small sets (hERG, bioavailability, the CYP substrates) may reward.
+
+Per (endpoint, seed), on ``tdc_admet.py``'s seeded 5 scaffold folds of train_val:
+
+* ``base``: the shipped recipe (``panel_stacking.py``'s ``stacked_single``: lean features + the
+  21 auxiliary columns), its out-of-fold (OOF) predictions and its test prediction (mean of
+  the five fold members), exactly as ``tdc_admet.py`` scores it;
+* ``svm``: ``SVC`` (classification) or ``SVR`` on the z-scored modelled target (regression;
+  the same log scale the trees model), ``kernel="precomputed"``, per fold, C in {1, 10};
+  OOF decision values, and the fold models' mean on the test set;
+* ``blend``: ``(1 - w) * base + w * svm`` with w in {0, 0.25, 0.5, 0.75} (classification:
+  Platt-calibrated probabilities of both; regression: the modelled target). (C, w) are chosen
+  on validation only. The *validation* score of the blend is nested: each fold's OOF rows get
+  the (C, w) and Platt fits chosen on the other four folds' OOF rows, so choosing cannot
+  flatter it. The *test* prediction uses the (C, w) chosen on all OOF rows.
+
+The rule, fixed before any run: the panel adopts the blend (each endpoint with its own
+validation-chosen C and w; w = 0 keeps the trees alone) only if the mean over the 22 endpoints
+and seeds 1-2 of the relative nested-validation change against ``base`` (positive = better)
+is at least +0.5%, the bar ``recipe_sweep.py`` and ``panel_stacking.py`` used. Test scores are
+recorded beside and play no part. Seeds 3-5 then complete the protocol table
+(``results/kernel_blend.md``), beside ADMET-AI and the leaderboard as ``tdc_admet.py`` does.
+
+    .venv/bin/python benchmarks/panel_stacking.py --aux      # auxiliary columns (once)
+    .venv/bin/python benchmarks/kernel_blend.py [--endpoints A B ...] [--seeds 1 2]
+    .venv/bin/python benchmarks/kernel_blend.py --merge
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from panel_features import relative_change  # noqa: E402
+from panel_stacking import stacked_features  # noqa: E402
+from tdc_admet import FEATURES  # noqa: E402
+from tdc_data import ENDPOINTS, LOWER_IS_BETTER, load_endpoint, metric, run_cached  # noqa: E402
+
+from drugloop.models.cv_ensemble import (  # noqa: E402
+    apply_platt,
+    assign_folds,
+    conformal_calibration,
+    conformal_interval,
+    difficulty,
+    fit_platt,
+    scaffold_groups,
+)
+from drugloop.models.gbm import GBMModel  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "results" / "kernel_blend"
+ARM = "stacked_single"
+C_GRID = (1.0, 10.0)
+W_GRID = (0.0, 0.25, 0.5, 0.75)
+DECISION_SEEDS = (1, 2)
+MIN_MEAN_CHANGE = 0.005
+ALPHA = 0.1
+warnings.filterwarnings("ignore")
+
+
+def tanimoto_kernel(rows: list[str], columns: list[str]) -> np.ndarray:
+    """(len(rows), len(columns)) Tanimoto on Morgan r2 2,048-bit: the panel's domain fingerprint."""
+    from rdkit import DataStructs
+
+    from drugloop.chem.features import bit_vectors
+
+    a, b = bit_vectors(rows), bit_vectors(columns)
+    return np.array([DataStructs.BulkTanimotoSimilarity(fp, b) for fp in a])
+
+
+def svm_outputs(
+    K: np.ndarray, target: np.ndarray, folds: np.ndarray, task: str, C: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """OOF outputs over train_val and the fold models' mean over the test rows of ``K``.
+
+    ``K`` is (train_val + test, train_val); regression outputs are on ``target``'s scale.
+    """
+    from sklearn.svm import SVC, SVR
+
+    n = K.shape[1]
+    oof, test = np.zeros(n), np.zeros(K.shape[0] - n)
+    ks = np.unique(folds)
+    for k in ks:
+        train, held = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
+        if task == "classification":
+            model = SVC(C=C, kernel="precomputed").fit(K[np.ix_(train, train)], target[train])
+            output = model.decision_function
+        else:
+            mu, sd = target[train].mean(), target[train].std() or 1.0
+            model = SVR(C=C, kernel="precomputed").fit(
+                K[np.ix_(train, train)], (target[train] - mu) / sd
+            )
+
+            def output(block, model=model, mu=mu, sd=sd):
+                return model.predict(block) * sd + mu
+
+        oof[held] = output(K[np.ix_(held, train)])
+        test += output(K[n:, train]) / len(ks)
+    return oof, test
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+class Blender:
+    """Chooses (C, w) on a set of OOF rows; applies them to other rows."""
+
+    def __init__(self, task: str, metric_name: str, y: np.ndarray, inverse) -> None:
+        self.task, self.metric_name, self.y, self.inverse = task, metric_name, y, inverse
+
+    def combine(self, base, svm, rows_fit, rows_out, w):
+        """Blended outputs on ``rows_out`` with calibration fitted on ``rows_fit``."""
+        if self.task == "classification":
+            p_base = apply_platt(base[rows_out], fit_platt(base[rows_fit], self.y[rows_fit]))
+            a, b = fit_platt(_sigmoid(svm[rows_fit]), self.y[rows_fit])
+            p_svm = _sigmoid(a * svm[rows_out] + b)
+            return (1 - w) * p_base + w * p_svm
+        return (1 - w) * base[rows_out] + w * svm[rows_out]
+
+    def score(self, pred: np.ndarray, rows: np.ndarray) -> float:
+        value = self.inverse(pred) if self.task == "regression" else pred
+        return metric(self.metric_name, self.y[rows], value)
+
+    def choose(self, base, svms: dict[float, np.ndarray], rows) -> tuple[float, float]:
+        sign = -1.0 if self.metric_name in LOWER_IS_BETTER else 1.0
+        best, choice = -np.inf, (C_GRID[0], 0.0)
+        for w in W_GRID:
+            for C in C_GRID if w else C_GRID[:1]:
+                value = sign * self.score(self.combine(base, svms[C], rows, rows, w), rows)
+                if value > best + 1e-12:
+                    best, choice = value, (C, w)
+        return choice
+
+
+def run_one(name: str, seed: int) -> dict:
+    task, metric_name = ENDPOINTS[name]
+    train_val, test = load_endpoint(name)
+    smiles_tv = train_val.Drug.tolist()
+    n_tv = len(smiles_tv)
+    _, X = stacked_features(name, ARM)
+    y = train_val.Y.to_numpy(float)
+    folds = assign_folds(scaffold_groups(smiles_tv), 5, seed)
+    start = time.time()
+    model = GBMModel(task=task, features=FEATURES, seed=seed, n_jobs=1)
+    model.fit_features(X[:n_tv], y, smiles_tv, folds=folds)
+    task = model.fitted_task
+    base_oof, base_test = model.oof, model.member_predictions(X[n_tv:]).mean(axis=0)
+    gbm_seconds = time.time() - start
+    start = time.time()
+    K = tanimoto_kernel(smiles_tv + test.Drug.tolist(), smiles_tv)
+    target = y if task == "classification" else model._transform_y(y)
+    svms = {C: svm_outputs(K, target, folds, task, C) for C in C_GRID}
+    svm_seconds = time.time() - start
+    blender = Blender(task, metric_name, y, model._inverse_y)
+    all_rows = np.arange(n_tv)
+    nested = np.zeros(n_tv)
+    for k in np.unique(folds):
+        fit_rows, out_rows = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
+        C, w = blender.choose(base_oof, {c: s[0] for c, s in svms.items()}, fit_rows)
+        nested[out_rows] = blender.combine(base_oof, svms[C][0], fit_rows, out_rows, w)
+    C, w = blender.choose(base_oof, {c: s[0] for c, s in svms.items()}, all_rows)
+    both = np.concatenate([base_oof, base_test])
+    svm_both = np.concatenate(svms[C])
+    test_rows = np.arange(n_tv, n_tv + len(test))
+    blended_test = blender.combine(both, svm_both, all_rows, test_rows, w)
+    y_te = test.Y.to_numpy(float)
+
+    def on_test(pred):
+        return metric(metric_name, y_te, model._inverse_y(pred) if task == "regression" else pred)
+
+    result = {
+        "endpoint": name,
+        "seed": seed,
+        "task": task,
+        "metric": metric_name,
+        "valid_base": blender.score(base_oof, all_rows),
+        "valid_svm": {
+            str(c): blender.score(
+                blender.combine(base_oof, s[0], all_rows, all_rows, 1.0), all_rows
+            )
+            for c, s in svms.items()
+        },
+        "valid_blend": blender.score(nested, all_rows),
+        "chosen_C": C,
+        "chosen_w": w,
+        "test_base": on_test(base_test),
+        "test_blend": on_test(blended_test),
+        "n_train": n_tv,
+        "n_test": len(test),
+        "gbm_seconds": round(gbm_seconds, 1),
+        "svm_seconds": round(svm_seconds, 1),
+    }
+    if task == "regression":
+        result.update(blend_coverage(model, target, folds, smiles_tv, K, both, svm_both, w, y_te))
+    return result
+
+
+def blend_coverage(model, target, folds, smiles_tv, K, both, svm_both, w, y_te) -> dict:
+    """Conformal 90% coverage of the blended predictions, calibrated as the models calibrate."""
+    n_tv = len(target)
+    blended = (1 - w) * both + w * svm_both
+    q, scale = conformal_calibration(target, blended[:n_tv], folds, smiles_tv, ALPHA)
+    half = q * difficulty(K[n_tv:].max(axis=1), scale)
+    lo, hi = conformal_interval(blended[n_tv:], half, model.log_scale)
+    return {"coverage_90": float(np.mean((y_te >= lo) & (y_te <= hi)))}
+
+
+def merge() -> None:
+    """``results/kernel_blend.{json,md}``: the decision on seeds 1-2 and the protocol table."""
+    records = [json.loads(p.read_text()) for p in sorted(OUT.glob("*_seed*.json"))]
+    decision = [r for r in records if r["seed"] in DECISION_SEEDS]
+    changes = [relative_change(r["metric"], r["valid_blend"], r["valid_base"]) for r in decision]
+    endpoints = {r["endpoint"] for r in decision}
+    complete = len(endpoints) == len(ENDPOINTS) and len(decision) == 2 * len(ENDPOINTS)
+    mean_change = float(np.mean(changes)) if changes else float("nan")
+    summary = {
+        "decision_records": len(decision),
+        "decision_complete": complete,
+        "mean_relative_valid_change": mean_change,
+        "min_mean_change": MIN_MEAN_CHANGE,
+        "adopt": bool(complete and mean_change >= MIN_MEAN_CHANGE),
+        "valid_better": int(sum(c > 0 for c in changes)),
+        "valid_worse": int(sum(c < 0 for c in changes)),
+    }
+    rows = []
+    for name in ENDPOINTS:
+        runs = [r for r in records if r["endpoint"] == name]
+        if not runs:
+            continue
+        mean = {
+            k: float(np.mean([r[k] for r in runs]))
+            for k in ("valid_base", "valid_blend", "test_base", "test_blend")
+        }
+        rows.append(
+            {
+                "endpoint": name,
+                "metric": runs[0]["metric"],
+                "seeds": len(runs),
+                **mean,
+                "w": [r["chosen_w"] for r in runs],
+                "C": [r["chosen_C"] for r in runs],
+            }
+        )
+    (HERE / "results" / "kernel_blend.json").write_text(
+        json.dumps({"summary": summary, "rows": rows}, indent=2)
+    )
+    lines = [
+        "# Tree + Tanimoto-SVM blend for the ADMET panel (validation decides)",
+        "",
+        "Command: `.venv/bin/python benchmarks/panel_stacking.py --aux && "
+        ".venv/bin/python benchmarks/kernel_blend.py --seeds 1 2 && "
+        ".venv/bin/python benchmarks/kernel_blend.py --merge`",
+        "",
+        f"Summary: {json.dumps(summary)}",
+        "",
+        "Validation = out-of-fold over train_val (5 scaffold folds per seed); the blend's is "
+        "nested (its C, w and calibration chosen on the other folds). Test scores play no "
+        "part in the decision.",
+        "",
+        "| endpoint | metric | seeds | valid base | valid blend | change | test base "
+        "| test blend | w per seed | C per seed |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        change = relative_change(r["metric"], r["valid_blend"], r["valid_base"])
+        cells = [
+            r["endpoint"],
+            r["metric"],
+            str(r["seeds"]),
+            *(f"{r[k]:.3f}" for k in ("valid_base", "valid_blend")),
+            f"{change:+.1%}",
+            *(f"{r[k]:.3f}" for k in ("test_base", "test_blend")),
+            ", ".join(f"{w:g}" for w in r["w"]),
+            ", ".join(f"{c:g}" for c in r["C"]),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    (HERE / "results" / "kernel_blend.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--endpoints", nargs="*", default=list(ENDPOINTS))
+    parser.add_argument("--seeds", nargs="*", type=int, default=list(DECISION_SEEDS))
+    parser.add_argument("--merge", action="store_true")
+    args = parser.parse_args()
+    if args.merge:
+        merge()
+        return
+
+    def describe(r: dict) -> str:
+        return (
+            f"{r['endpoint']} {r['seed']} valid {r['valid_base']:.3f} -> {r['valid_blend']:.3f} "
+            f"(C {r['chosen_C']:g}, w {r['chosen_w']:g}; "
+            f"gbm {r['gbm_seconds']}s, svm {r['svm_seconds']}s)"
+        )
+
+    run_cached(OUT, args.endpoints, args.seeds, run_one, describe)
+
+
+if __name__ == "__main__":
+    main()
