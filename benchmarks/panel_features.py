@@ -116,7 +116,9 @@ def fit_on_folds(
     if extra is not None:
         X = np.hstack([X, extra.astype(np.float32)])
     start = time.time()
-    model = GBMModel(task=task, features=features, seed=seed, n_jobs=1, **gbm_kwargs)
+    model = GBMModel(
+        task=task, features=features, seed=seed, n_jobs=1, kernel_blend=False, **gbm_kwargs
+    )
     model.fit_features(X[:n_tv], y_tv, train_val.Drug.tolist(), folds=folds)
     cpu = time.process_time()
     test_pred = model.member_predictions(X[n_tv:]).mean(axis=0)

@@ -123,7 +123,7 @@ def build_aux() -> None:
         n_tv = len(train_val)
         smiles_tv = train_val.Drug.tolist()
         folds = assign_folds(scaffold_groups(smiles_tv), 5, AUX_SEED)
-        model = GBMModel(task=task, features=FEATURES, seed=AUX_SEED, n_jobs=2)
+        model = GBMModel(task=task, features=FEATURES, seed=AUX_SEED, n_jobs=2, kernel_blend=False)
         model.fit_features(
             molecules[source][1][:n_tv], train_val.Y.to_numpy(float), smiles_tv, folds=folds
         )
@@ -193,7 +193,7 @@ def export_stacked(out: Path, seed: int = 1) -> None:
         smiles_tv = train_val.Drug.tolist()
         if not path.exists():  # as tdc_admet.fit_and_score fits it
             _, X = stacked_features(name, "stacked_single")
-            model = GBMModel(task=task, features=FEATURES, seed=seed, n_jobs=1)
+            model = GBMModel(task=task, features=FEATURES, seed=seed, n_jobs=1, kernel_blend=False)
             folds = assign_folds(scaffold_groups(smiles_tv), 5, seed)
             model.fit_features(
                 X[: len(train_val)], train_val.Y.to_numpy(float), smiles_tv, folds=folds

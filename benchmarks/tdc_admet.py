@@ -94,7 +94,9 @@ def fit_and_score(
     # validation scores are out-of-fold over train_val
     folds = assign_folds(scaffold_groups(train_val.Drug.tolist()), 5, seed)
     start = time.time()
-    model = GBMModel(task=task, features=FEATURES, seed=seed, n_jobs=N_JOBS, booster=booster)
+    model = GBMModel(
+        task=task, features=FEATURES, seed=seed, n_jobs=N_JOBS, booster=booster, kernel_blend=False
+    )
     model.fit_features(X_tv, y_tv, train_val.Drug.tolist(), folds=folds)
     result = score_model(name, metric_name, model, y_tv, test, X_te, seed, extra_metrics)
     result["fit_seconds"] = round(time.time() - start, 1)

@@ -69,7 +69,9 @@ def run_one(name: str, seed: int) -> dict:
     oof, pred, seconds, models = {}, {}, {}, {}
     for booster in ("lightgbm", "catboost"):
         start = time.time()
-        model = GBMModel(task=task, features=FEATURES, seed=seed, n_jobs=1, booster=booster)
+        model = GBMModel(
+            task=task, features=FEATURES, seed=seed, n_jobs=1, booster=booster, kernel_blend=False
+        )
         model.fit_features(X[:n_tv], y_tv, train_val.Drug.tolist(), folds=folds)
         oof[booster] = model.oof  # transformed scale (log for skewed targets)
         pred[booster] = model.member_predictions(X[n_tv:]).mean(axis=0)

@@ -480,3 +480,76 @@ def test_unknown_log_transform_is_refused(family):
     with pytest.raises(ValueError, match="log_transform"):
         make(log_transform="log10")
     assert make(log_transform="never").log_transform == "never"
+
+
+def test_regression_blends_a_tanimoto_svr_where_its_out_of_fold_rows_say_so(regressor, pim1):
+    """On activity data the SVR earns a weight; predictions are exactly the blend of the trees
+    and the SVR's sum over Tanimoto similarities, and the OOF error drops against the trees."""
+    from drugloop.chem.features import bit_vectors, tanimoto_matrix
+
+    train, test = pim1
+    kernel = regressor.kernel
+    assert kernel is not None and kernel.weight > 0
+    assert regressor.params()["kernel_blend"] == {"weight": kernel.weight, "C": kernel.C}
+    trees = create_model("gbm", kernel_blend=False, **FAST).fit(
+        train.smiles.tolist(), train.pki.to_numpy()
+    )
+    assert trees.kernel is None and trees.params()["kernel_blend"] == "off"
+    smiles = test.smiles.tolist()
+    X, _ = trees.feature_set.transform(smiles)
+    tree_mean = trees.member_predictions(X).mean(axis=0)
+    K = tanimoto_matrix(bit_vectors(smiles), bit_vectors(train.smiles.tolist()))
+    expected = (1 - kernel.weight) * tree_mean + kernel.weight * (
+        K @ kernel.coef + kernel.intercept
+    )
+    assert np.allclose(regressor.predict(smiles).mean, expected, atol=1e-9)
+    # the OOF rows behind the card's metrics and the conformal intervals are nested: each
+    # fold blended with the weight chosen on the other folds, so the choice cannot flatter them
+    from drugloop.models.cv_ensemble import assign_folds, scaffold_groups
+    from drugloop.models.kernel import nested_blend_oof, regression_fits
+
+    folds = assign_folds(scaffold_groups(train.smiles.tolist()), 3, 0)
+    train_fps = bit_vectors(train.smiles.tolist())
+    fits = regression_fits(tanimoto_matrix(train_fps, train_fps), train.pki.to_numpy(), folds)
+    nested = nested_blend_oof(trees.oof, fits, train.pki.to_numpy(), folds)
+    assert np.allclose(regressor.oof, nested)
+    assert not np.allclose(regressor.oof, trees.oof)
+    with pytest.raises(ValueError, match="predict from SMILES"):
+        regressor.predict_features(X, np.ones(len(smiles)))
+
+
+def test_classifiers_and_large_sets_keep_the_trees_alone(pim1, monkeypatch):
+    import drugloop.models.gbm as gbm
+
+    train, _ = pim1
+    y = train.pki.to_numpy()
+    clf = create_model("gbm", task="classification", **FAST).fit(train.smiles.tolist(), y > 7)
+    assert clf.kernel is None
+    monkeypatch.setattr(gbm, "MAX_KERNEL_TRAIN", len(y) - 1)
+    assert create_model("gbm", **FAST).fit(train.smiles.tolist(), y).kernel is None
+
+
+def test_fold_svm_is_the_mean_of_its_fold_models(pim1):
+    """The shipped linear function equals averaging the per-fold sklearn SVRs' predictions."""
+    from sklearn.svm import SVR
+
+    from drugloop.chem.features import bit_vectors
+    from drugloop.models.kernel import fold_svm, tanimoto_kernel
+
+    train, test = pim1
+    fps = bit_vectors(train.smiles.tolist())
+    K = tanimoto_kernel(fps, fps)
+    K_test = tanimoto_kernel(bit_vectors(test.smiles.tolist()) + [None], fps)
+    y = train.pki.to_numpy()
+    folds = np.arange(len(y)) % 3
+    oof, coef, intercept = fold_svm(K, y, folds, "regression", 10.0)
+    mean = np.zeros(len(K_test))
+    for k in range(3):
+        rows = folds != k
+        mu, sd = y[rows].mean(), y[rows].std()
+        svr = SVR(C=10.0, kernel="precomputed").fit(K[np.ix_(rows, rows)], (y[rows] - mu) / sd)
+        mean += (svr.predict(K_test[:, rows]) * sd + mu) / 3
+        held = folds == k
+        assert np.allclose(oof[held], svr.predict(K[np.ix_(held, rows)]) * sd + mu)
+    assert np.allclose(K_test @ coef + intercept, mean)
+    assert not K_test[-1].any()  # an unparseable molecule is similar to nothing

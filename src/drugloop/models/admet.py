@@ -337,6 +337,8 @@ def export_panel(
     if feeders:
         payload["feeders"] = {name: _serialized_members([est]) for name, est in feeders.items()}
     for name, model in models.items():
+        if getattr(model, "kernel", None) is not None:
+            raise ValueError(f"{name}: the panel file has no place for a blended SVR")
         idx = [union.setdefault(s, len(union)) for s in train_smiles[name]]
         payload["features"] = list(model.feature_set.blocks)
         payload["endpoints"][name] = {

@@ -22,10 +22,11 @@ WEIGHT_GRID = (0.0, 0.25, 0.5, 0.75)
 
 
 def tanimoto_kernel(query_fps: Sequence, train_fps: Sequence) -> np.ndarray:
-    """(queries, train) Tanimoto matrix; an unparseable query (None) is similar to nothing."""
+    """(queries, train) Tanimoto matrix; an unparseable molecule (None) is similar to nothing."""
     from rdkit import DataStructs
 
-    train = list(train_fps)
+    empty = DataStructs.ExplicitBitVect(2048)  # RDKit crashes on None in the bulk list
+    train = [fp if fp is not None else empty for fp in train_fps]
     out = np.zeros((len(query_fps), len(train)))
     for i, fp in enumerate(query_fps):
         if fp is not None:
