@@ -223,7 +223,13 @@ def test_exported_panel_predicts_like_its_models_and_re_exports_identically(tmp_
     df = pd.read_csv(bundled_data / "moleculeace" / "CHEMBL2147_Ki.csv.gz").head(160)
     train, test = df.smiles[:120].tolist(), df.smiles[120:].tolist()
     y = df["y [pEC50/pKi]"].to_numpy()[:120]
-    model = create_model("gbm", n_folds=3, max_rounds=80, n_jobs=1).fit(train, y)
+    blended = create_model("gbm", n_folds=3, max_rounds=80, n_jobs=1).fit(train, y)
+    if blended.kernel is not None:  # the default's SVR blend has no place in a panel file
+        with pytest.raises(ValueError, match="no place for a blended SVR"):
+            export_panel({"Caco2_Wang": blended}, {"Caco2_Wang": train}, tmp_path / "blended")
+        assert not (tmp_path / "blended").exists()
+    model = create_model("gbm", n_folds=3, max_rounds=80, n_jobs=1, kernel_blend=False)
+    model.fit(train, y)  # the panel's recipe: trees alone
     out = export_panel(
         {"Lipophilicity_AstraZeneca": model}, {"Lipophilicity_AstraZeneca": train}, tmp_path
     )
@@ -267,11 +273,12 @@ def test_exported_stacked_panel_feeds_its_first_stage_to_the_second(tmp_path, bu
     df = pd.read_csv(bundled_data / "moleculeace" / "CHEMBL2147_Ki.csv.gz").head(200)
     train, test = df.smiles[:150].tolist(), df.smiles[150:].tolist()
     y = df["y [pEC50/pKi]"].to_numpy()[:150]
-    first = create_model("gbm", n_folds=3, max_rounds=60, n_jobs=1).fit(train, y)
+    first = create_model("gbm", n_folds=3, max_rounds=60, n_jobs=1, kernel_blend=False)
+    first.fit(train, y)
     feeder = first.members[0]
     X_train, _ = first.feature_set.transform(train)
     X_test, _ = first.feature_set.transform(test)
-    second = create_model("gbm", n_folds=3, max_rounds=60, n_jobs=1)
+    second = create_model("gbm", n_folds=3, max_rounds=60, n_jobs=1, kernel_blend=False)
     stacked_train = np.hstack([X_train, first.oof[:, None]]).astype(np.float32)
     second.fit_features(stacked_train, (y > 7).astype(int), train)
     out = export_panel(
@@ -302,12 +309,12 @@ def _nan_trained_stacked_panel(out: Path, bundled_data: Path) -> tuple[Path, lis
     df = pd.read_csv(bundled_data / "moleculeace" / "CHEMBL2147_Ki.csv.gz").head(200)
     train, test = df.smiles[:150].tolist(), df.smiles[150:].tolist()
     y = df["y [pEC50/pKi]"].to_numpy()[:150]
-    first = create_model("gbm", n_folds=3, max_rounds=60, n_jobs=1)
+    first = create_model("gbm", n_folds=3, max_rounds=60, n_jobs=1, kernel_blend=False)
     X_train, _ = first.feature_set.transform(train)
     with_nan = X_train.copy()
     with_nan[::7] = np.nan
     first.fit_features(with_nan, y, train)
-    second = create_model("gbm", n_folds=3, max_rounds=60, n_jobs=1)
+    second = create_model("gbm", n_folds=3, max_rounds=60, n_jobs=1, kernel_blend=False)
     second.fit_features(
         np.hstack([X_train, first.oof[:, None]]).astype(np.float32), (y > 7).astype(int), train
     )

@@ -325,6 +325,9 @@ def export_panel(
     estimator per name, run first; ``stacks[endpoint]`` names the feeders whose raw outputs,
     in that order, follow the features as the endpoint model's last columns.
     """
+    blended = [name for name, model in models.items() if getattr(model, "kernel", None)]
+    if blended:  # checked before anything is written
+        raise ValueError(f"{blended[0]}: the panel file has no place for a blended SVR")
     out = out or panel_dir()
     out.mkdir(parents=True, exist_ok=True)
     feeders, stacks = feeders or {}, stacks or {}
@@ -337,8 +340,6 @@ def export_panel(
     if feeders:
         payload["feeders"] = {name: _serialized_members([est]) for name, est in feeders.items()}
     for name, model in models.items():
-        if getattr(model, "kernel", None) is not None:
-            raise ValueError(f"{name}: the panel file has no place for a blended SVR")
         idx = [union.setdefault(s, len(union)) for s in train_smiles[name]]
         payload["features"] = list(model.feature_set.blocks)
         payload["endpoints"][name] = {
