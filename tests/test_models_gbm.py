@@ -430,6 +430,12 @@ def test_cli_booster_and_features_options_are_recorded_and_refused_for_other_mod
     assert res.exit_code != 0 and "unknown feature set 'ecfp9'" in res.output
     res = CliRunner().invoke(app, [*base, "--model", "rf", "--features", "lean"])
     assert res.exit_code != 0 and "--features applies to the gbm model" in res.output
+    res = CliRunner().invoke(app, [*base, "--no-kernel-blend"])
+    assert res.exit_code == 0 and "Tanimoto-kernel SVR" not in res.output, res.output
+    card = json.loads((tmp_path / "m" / "model_card.json").read_text())
+    assert card["params"]["kernel_blend"] == "off"
+    res = CliRunner().invoke(app, [*base, "--model", "rf", "--kernel-blend"])
+    assert res.exit_code != 0 and "--kernel-blend applies to the gbm model" in res.output
 
 
 def test_potencies_in_nm_are_modelled_on_the_pki_scale(pim1, regressor, tmp_path):

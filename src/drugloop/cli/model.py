@@ -39,6 +39,12 @@ def train(
         help="gbm only: feature set — default, lean (the ADMET panel's: no chi/kappa "
         "indices, ~30% faster to featurize), rich, maplight or morgan.",
     ),
+    kernel_blend: bool | None = typer.Option(
+        None,
+        "--kernel-blend/--no-kernel-blend",
+        help="gbm regression only: blend the trees with a Tanimoto-kernel SVR where the "
+        "out-of-fold rows say so (default: on, up to 10,000 molecules).",
+    ),
 ) -> None:
     """Train a model (with uncertainty and applicability domain) and save it."""
     from drugloop.models.workflow import train_from_table
@@ -49,11 +55,12 @@ def train(
         _train_multitask(data, smiles_col, target_col, task, out, model, seed, project)
         return
     target_col, model = target_col[0], model or "gbm"
-    gbm_options = {"booster": booster, "features": features}
+    gbm_options = {"booster": booster, "features": features, "kernel_blend": kernel_blend}
     extra = {name: value for name, value in gbm_options.items() if value is not None}
     for name in extra:
         if model != "gbm":
-            raise ValueError(f"--{name} applies to the gbm model, not {model!r}")
+            option = name.replace("_", "-")
+            raise ValueError(f"--{option} applies to the gbm model, not {model!r}")
     with console.status(f"training {model} on {plain(data)}"):
         fitted, table = train_from_table(
             data, smiles_col, target_col, task, model, seed=seed, **extra
@@ -65,6 +72,12 @@ def train(
         f"on {len(table.smiles)} molecules ({n_cens} censored), {len(table.skipped)} rows skipped"
     )
     _show_skipped(table.skipped, table.rejects, out)
+    kernel = getattr(fitted, "kernel", None)
+    if kernel is not None:
+        console.print(
+            f"trees blended with a Tanimoto-kernel SVR (weight {kernel.weight:g}, C {kernel.C:g}),"
+            " chosen on out-of-fold rows"
+        )
     metrics = fitted.card.metrics if fitted.card else {}
     if metrics:
         console.print("cross-validated: " + ", ".join(f"{k}={v:.3f}" for k, v in metrics.items()))
