@@ -147,6 +147,17 @@ class Blender:
         return choice
 
 
+def nested_blend(blender: Blender, base_oof, oofs: dict, folds: np.ndarray) -> np.ndarray:
+    """Blended OOF rows, each fold with the (C, w) and Platt fits chosen on the other folds."""
+    nested = np.zeros(len(base_oof))
+    for k in np.unique(folds):
+        fit_rows, out_rows = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
+        C, w = blender.choose(base_oof, oofs, fit_rows)
+        cal = blender.calibrators(base_oof, oofs[C], fit_rows)
+        nested[out_rows] = blender.combine(base_oof[out_rows], oofs[C][out_rows], w, cal)
+    return nested
+
+
 def run_one(name: str, seed: int) -> dict:
     task, metric_name = ENDPOINTS[name]
     train_val, test = load_endpoint(name)
@@ -173,12 +184,7 @@ def run_one(name: str, seed: int) -> dict:
     blender = Blender(task, metric_name, y, model._inverse_y)
     base_oof, oofs = model.oof, {c: s[0] for c, s in svms.items()}
     all_rows = np.arange(n_tv)
-    nested = np.zeros(n_tv)
-    for k in np.unique(folds):
-        fit_rows, out_rows = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
-        C, w = blender.choose(base_oof, oofs, fit_rows)
-        cal = blender.calibrators(base_oof, oofs[C], fit_rows)
-        nested[out_rows] = blender.combine(base_oof[out_rows], oofs[C][out_rows], w, cal)
+    nested = nested_blend(blender, base_oof, oofs, folds)
     C, w = blender.choose(base_oof, oofs, all_rows)
     cal = blender.calibrators(base_oof, oofs[C], all_rows)
     if task == "classification":
