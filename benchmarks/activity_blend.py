@@ -39,7 +39,7 @@ from drugloop.models.gbm import GBMModel
 from drugloop.models.kernel import (
     fitted_blend,
     nested_blend_oof,
-    regression_fits,
+    svm_fits,
     tanimoto_kernel,
 )
 from drugloop.paths import shared_data_dir
@@ -68,9 +68,9 @@ def run_target(path: Path) -> dict:
     target = model._transform_y(y)
     train_fps = bit_vectors(smiles)
     K = tanimoto_kernel(train_fps, train_fps)
-    fits = regression_fits(K, target, folds)
+    fits = svm_fits(K, target, folds)
     nested = nested_blend_oof(model.oof, fits, target, folds)
-    blend, _ = fitted_blend(model.oof, fits, target)
+    blend = fitted_blend(model.oof, fits, target)
     svm_seconds = time.time() - start
     test_smiles, y_te = test.smiles.tolist(), test[Y].to_numpy(float)
     X_te, _ = model.feature_set.transform(test_smiles)

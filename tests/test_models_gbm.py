@@ -512,11 +512,11 @@ def test_regression_blends_a_tanimoto_svr_where_its_out_of_fold_rows_say_so(regr
     # the OOF rows behind the card's metrics and the conformal intervals are nested: each
     # fold blended with the weight chosen on the other folds, so the choice cannot flatter them
     from drugloop.models.cv_ensemble import assign_folds, scaffold_groups
-    from drugloop.models.kernel import nested_blend_oof, regression_fits
+    from drugloop.models.kernel import nested_blend_oof, svm_fits
 
     folds = assign_folds(scaffold_groups(train.smiles.tolist()), 3, 0)
     train_fps = bit_vectors(train.smiles.tolist())
-    fits = regression_fits(tanimoto_matrix(train_fps, train_fps), train.pki.to_numpy(), folds)
+    fits = svm_fits(tanimoto_matrix(train_fps, train_fps), train.pki.to_numpy(), folds)
     nested = nested_blend_oof(trees.oof, fits, train.pki.to_numpy(), folds)
     assert np.allclose(regressor.oof, nested)
     assert not np.allclose(regressor.oof, trees.oof)

@@ -78,11 +78,11 @@ class KernelBlend:
         return (1 - self.weight) * trees + self.weight * (K @ self.coef + self.intercept)
 
 
-def regression_fits(
-    K: np.ndarray, target: np.ndarray, folds: np.ndarray
+def svm_fits(
+    K: np.ndarray, target: np.ndarray, folds: np.ndarray, task: str = "regression"
 ) -> dict[float, tuple[np.ndarray, np.ndarray, float]]:
-    """``fold_svm`` regression fits for every C of the grid."""
-    return {C: fold_svm(K, target, folds, "regression", C) for C in C_GRID}
+    """``fold_svm`` fits for every C of the grid."""
+    return {C: fold_svm(K, target, folds, task, C) for C in C_GRID}
 
 
 def choose_blend(
@@ -115,11 +115,9 @@ def nested_blend_oof(
     return out
 
 
-def fitted_blend(
-    trees_oof: np.ndarray, fits: dict, target: np.ndarray
-) -> tuple[KernelBlend, np.ndarray]:
-    """The blend chosen on all OOF rows, and its blended OOF outputs (for calibration)."""
+def fitted_blend(trees_oof: np.ndarray, fits: dict, target: np.ndarray) -> KernelBlend:
+    """The blend chosen on all OOF rows (weight 0 when the trees alone are best)."""
     rows = np.flatnonzero(np.isfinite(trees_oof))
     C, weight = choose_blend(trees_oof, fits, target, rows)
-    oof, coef, intercept = fits[C]
-    return KernelBlend(weight, C, coef, intercept), (1 - weight) * trees_oof + weight * oof
+    _, coef, intercept = fits[C]
+    return KernelBlend(weight, C, coef, intercept)
