@@ -152,6 +152,9 @@ def main() -> None:
     if args.merge:
         merge()
         return
+    if shared_data_dir() is None:
+        print("shared data not found; skipping")
+        return
     data = shared_data_dir() / "moleculeace"
     OUT.mkdir(parents=True, exist_ok=True)
     for path in sorted(data.glob("CHEMBL*.csv*")):

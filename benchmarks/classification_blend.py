@@ -163,6 +163,9 @@ def main() -> None:
     if args.merge:
         merge()
         return
+    if shared_data_dir() is None:
+        print("shared data not found; skipping")
+        return
     OUT.mkdir(parents=True, exist_ok=True)
     for name in args.sets or all_sets():
         path = OUT / f"{name}.json"

@@ -54,7 +54,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from panel_features import relative_change  # noqa: E402
 from panel_stacking import stacked_features  # noqa: E402
 from tdc_admet import FEATURES  # noqa: E402
-from tdc_data import ENDPOINTS, LOWER_IS_BETTER, load_endpoint, metric, run_cached  # noqa: E402
+from tdc_data import (  # noqa: E402
+    ENDPOINTS,
+    LOWER_IS_BETTER,
+    load_endpoint,
+    metric,
+    run_cached,
+    tdc_dir,
+)
 
 from drugloop.chem.features import bit_vectors  # noqa: E402
 from drugloop.models import kernel  # noqa: E402
@@ -333,6 +340,9 @@ def main() -> None:
             f"gbm {r['gbm_seconds']}s, svm {r['svm_seconds']}s)"
         )
 
+    if tdc_dir() is None:
+        print("shared TDC data not found; skipping")
+        return
     run_cached(OUT, args.endpoints, args.seeds, run_one, describe)
 
 
