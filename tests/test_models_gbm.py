@@ -508,7 +508,9 @@ def test_regression_blends_a_tanimoto_svr_where_its_out_of_fold_rows_say_so(regr
     expected = (1 - kernel.weight) * tree_mean + kernel.weight * (
         K @ kernel.coef + kernel.intercept
     )
-    assert np.allclose(regressor.predict(smiles).mean, expected, atol=1e-9)
+    pred = regressor.predict(smiles)
+    assert np.allclose(pred.mean, expected, atol=1e-9)
+    assert np.array_equal(pred.similarity, K.max(axis=1))  # the domain column, same pass
     # the OOF rows behind the card's metrics and the conformal intervals are nested: each
     # fold blended with the weight chosen on the other folds, so the choice cannot flatter them
     from drugloop.models.cv_ensemble import assign_folds, scaffold_groups

@@ -139,12 +139,19 @@ class Model(ABC):
     def predict(self, smiles: Sequence[str]) -> Prediction:
         if self._train_fps is None:
             raise NotFittedError(f"{self.name} model is not fitted")
-        smiles = list(smiles)
-        similarity = self._similarity(smiles)
-        mean, std = self._predict_given_similarity(smiles, similarity)
+        mean, std, similarity = self._predict_with_similarity(list(smiles))
         return Prediction(
             mean=mean, std=std, in_domain=similarity >= self.domain_threshold, similarity=similarity
         )
+
+    def _predict_with_similarity(
+        self, smiles: list[str]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mean, std and nearest-neighbour similarity; a model that computes the similarities
+        anyway (a Tanimoto-kernel blend) overrides this to compute them once."""
+        similarity = self._similarity(smiles)
+        mean, std = self._predict_given_similarity(smiles, similarity)
+        return mean, std, similarity
 
     def save(self, directory: str | Path) -> Path:
         return save_model(self, directory, self.card, self.name)

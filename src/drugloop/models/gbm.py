@@ -265,15 +265,24 @@ class GBMModel(CVEnsembleModel):
         pool = catboost_pool(X) if self.booster != "lightgbm" else None
         return np.stack([self._raw_member(m, X, pool) for m in self.members])
 
-    def _outputs(self, smiles: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(members, molecules) outputs (one blended row when an SVR is blended in), validity."""
+    def _kernel_rows(self, smiles: Sequence[str]) -> np.ndarray:
+        """Tanimoto of each molecule to every training molecule (an unparseable one: zeros)."""
+        from drugloop.chem.features import bit_vectors
+
+        return tanimoto_kernel(bit_vectors(smiles), self._train_fps or [])
+
+    def _outputs(
+        self, smiles: Sequence[str], K: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(members, molecules) outputs (one blended row when an SVR is blended in), validity.
+
+        ``K``: the molecules' :meth:`_kernel_rows`, if already computed.
+        """
         X, valid = self.feature_set.transform(smiles)
         preds = self.member_predictions(X)
         kernel = getattr(self, "kernel", None)
         if kernel is not None:
-            from drugloop.chem.features import bit_vectors
-
-            K = tanimoto_kernel(bit_vectors(smiles), self._train_fps or [])
+            K = self._kernel_rows(smiles) if K is None else K
             preds = kernel.blend(preds.mean(axis=0), K)[None, :]
         return preds, valid
 
@@ -284,10 +293,20 @@ class GBMModel(CVEnsembleModel):
     def _predict_mean_std(self, smiles: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         return self._predict_given_similarity(smiles, self._similarity(smiles))
 
+    def _predict_with_similarity(
+        self, smiles: list[str]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """With a blended SVR the kernel rows give the domain similarity too: one pass."""
+        if getattr(self, "kernel", None) is None:
+            return super()._predict_with_similarity(smiles)
+        K = self._kernel_rows(smiles)
+        similarity = K.max(axis=1) if K.shape[1] else np.zeros(len(smiles))
+        return (*self._predict_given_similarity(smiles, similarity, K), similarity)
+
     def _predict_given_similarity(
-        self, smiles: Sequence[str], similarity: np.ndarray
+        self, smiles: Sequence[str], similarity: np.ndarray, K: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        preds, valid = self._outputs(smiles)
+        preds, valid = self._outputs(smiles, K)
         mean, std = self.calibrated_mean_std(preds, similarity)
         mean[~valid] = np.nan
         std[~valid] = np.nan
