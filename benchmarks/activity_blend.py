@@ -26,12 +26,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tdc_data import write_summary  # noqa: E402
 
 from drugloop.chem.features import bit_vectors
 from drugloop.models.cv_ensemble import assign_folds, scaffold_groups
@@ -114,16 +118,14 @@ def merge() -> None:
             sum(r["test_cliff_rmse_blend"] < r["test_cliff_rmse_base"] for r in records)
         ),
     }
-    (HERE / "results" / "activity_blend.json").write_text(
-        json.dumps({"summary": summary, "targets": records}, indent=2)
-    )
-    lines = [
-        "# gbm regression + Tanimoto-SVR blend on MoleculeACE (validation decides)",
-        "",
-        "Command: `.venv/bin/python benchmarks/activity_blend.py && "
-        ".venv/bin/python benchmarks/activity_blend.py --merge`",
-        "",
-        f"Summary: {json.dumps(summary)}",
+    lines = write_summary(
+        "activity_blend",
+        "gbm regression + Tanimoto-SVR blend on MoleculeACE (validation decides)",
+        ".venv/bin/python benchmarks/activity_blend.py && "
+        ".venv/bin/python benchmarks/activity_blend.py --merge",
+        summary,
+        records,
+    ) + [
         "",
         "Validation = out-of-fold RMSE over the train split (5 scaffold folds); the blend's is "
         "nested (C and w chosen on the other folds). Test RMSE is recorded beside and played "

@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from kernel_blend import OUT as TDC_RECORDS  # noqa: E402
 from kernel_blend import Blender, nested_blend  # noqa: E402
 from panel_features import relative_change  # noqa: E402
+from tdc_data import write_summary  # noqa: E402
 
 from drugloop.chem.features import bit_vectors  # noqa: E402
 from drugloop.models.cv_ensemble import assign_folds, scaffold_groups  # noqa: E402
@@ -126,17 +127,16 @@ def merge() -> None:
         "min_mean_change": MIN_MEAN_CHANGE,
     }
     summary["adopt"] = bool(summary["complete"] and mean_change >= MIN_MEAN_CHANGE)
-    (HERE / "results" / "classification_blend.json").write_text(
-        json.dumps({"summary": summary, "sets": records}, indent=2)
-    )
-    lines = [
-        "# gbm classification + Tanimoto-SVC blend (validation decides)",
+    lines = write_summary(
+        "classification_blend",
+        "gbm classification + Tanimoto-SVC blend (validation decides)",
+        ".venv/bin/python benchmarks/classification_blend.py && "
+        ".venv/bin/python benchmarks/classification_blend.py --merge",
+        summary,
+        records,
+    ) + [
         "",
-        "Command: `.venv/bin/python benchmarks/classification_blend.py && "
-        ".venv/bin/python benchmarks/classification_blend.py --merge` (the TDC rows come from "
-        "`kernel_blend.py`'s records)",
-        "",
-        f"Summary: {json.dumps(summary)}",
+        "The TDC rows come from `kernel_blend.py`'s records.",
         "",
         "Nested out-of-fold validation only (C, w and Platt fits chosen on the other folds); "
         f"MoleculeACE targets binarized at pKi/pEC50 >= {ACTIVE_AT:g}.",

@@ -57,10 +57,12 @@ from tdc_admet import FEATURES  # noqa: E402
 from tdc_data import (  # noqa: E402
     ENDPOINTS,
     LOWER_IS_BETTER,
+    endpoint_runs,
     load_endpoint,
     metric,
     run_cached,
     tdc_dir,
+    write_summary,
 )
 
 from drugloop.chem.features import bit_vectors  # noqa: E402
@@ -268,10 +270,7 @@ def merge() -> None:
         "valid_worse": int(sum(c < 0 for c in changes)),
     }
     rows = []
-    for name in ENDPOINTS:
-        runs = [r for r in records if r["endpoint"] == name]
-        if not runs:
-            continue
+    for name, metric_name, runs in endpoint_runs(OUT):
         mean = {
             k: float(np.mean([r[k] for r in runs]))
             for k in ("valid_base", "valid_blend", "test_base", "test_blend")
@@ -279,24 +278,22 @@ def merge() -> None:
         rows.append(
             {
                 "endpoint": name,
-                "metric": runs[0]["metric"],
+                "metric": metric_name,
                 "seeds": len(runs),
                 **mean,
                 "w": [r["chosen_w"] for r in runs],
                 "C": [r["chosen_C"] for r in runs],
             }
         )
-    (HERE / "results" / "kernel_blend.json").write_text(
-        json.dumps({"summary": summary, "rows": rows}, indent=2)
-    )
-    lines = [
-        "# Tree + Tanimoto-SVM blend for the ADMET panel (validation decides)",
-        "",
-        "Command: `.venv/bin/python benchmarks/panel_stacking.py --aux && "
+    lines = write_summary(
+        "kernel_blend",
+        "Tree + Tanimoto-SVM blend for the ADMET panel (validation decides)",
+        ".venv/bin/python benchmarks/panel_stacking.py --aux && "
         ".venv/bin/python benchmarks/kernel_blend.py --seeds 1 2 && "
-        ".venv/bin/python benchmarks/kernel_blend.py --merge`",
-        "",
-        f"Summary: {json.dumps(summary)}",
+        ".venv/bin/python benchmarks/kernel_blend.py --merge",
+        summary,
+        rows,
+    ) + [
         "",
         "Validation = out-of-fold over train_val (5 scaffold folds per seed); the blend's is "
         "nested (its C, w and calibration chosen on the other folds). Test scores play no "
@@ -341,7 +338,7 @@ def main() -> None:
         )
 
     if tdc_dir() is None:
-        print("shared TDC data not found; skipping")
+        print("shared data not found; skipping")
         return
     run_cached(OUT, args.endpoints, args.seeds, run_one, describe)
 
