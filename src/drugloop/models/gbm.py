@@ -291,7 +291,8 @@ class GBMModel(CVEnsembleModel):
         return np.where(valid, preds.mean(axis=0), np.nan)
 
     def _predict_mean_std(self, smiles: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        return self._predict_given_similarity(smiles, self._similarity(smiles))
+        mean, std, _ = self._predict_with_similarity(list(smiles))
+        return mean, std
 
     def _predict_with_similarity(
         self, smiles: list[str]
