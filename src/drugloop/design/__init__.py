@@ -9,6 +9,7 @@ from drugloop.design.loop import DesignProgress, DesignResult, optimize
 from drugloop.design.portfolio import Portfolio, default_portfolio
 from drugloop.design.reinvent import Reinvent
 from drugloop.design.safety import SafetyGuard, UnsafeObjectiveError, check_objective
+from drugloop.design.screen import SurrogateScreen
 
 __all__ = [
     "GENERATORS",
@@ -18,6 +19,7 @@ __all__ = [
     "Reinvent",
     "SafetyGuard",
     "ScaffoldDecoration",
+    "SurrogateScreen",
     "UnsafeObjectiveError",
     "check_objective",
     "default_portfolio",
