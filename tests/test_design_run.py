@@ -67,6 +67,19 @@ def test_run_writes_outputs_resumes_and_withholds(tmp_path) -> None:
     assert pd.read_parquet(out / "molecules.parquet").shape[0] == 70
 
 
+def test_screened_run_names_the_generator_and_resumes(tmp_path) -> None:
+    path = tmp_path / "run.toml"
+    screen = "\n[screen]\noversample = 2\nmin_train = 20\n"
+    path.write_text(CONFIG.format(budget=60) + screen)
+    first = run_design(RunConfig.from_toml(path))
+    assert first.result.n_oracle_calls == 60
+    assert set(first.result.molecules["generator"]) == {"mmp_analogs"}
+    assert [c["generator"] for c in first.scorecard] == ["mmp_analogs"]
+    path.write_text(CONFIG.format(budget=80) + screen)
+    second = run_design(RunConfig.from_toml(path))
+    assert second.resumed_from == 60 and second.result.molecules["smiles"].is_unique
+
+
 def test_bad_run_config_names_file(tmp_path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text('budget = "many"\n[scoring]\n[[scoring.components]]\ntype = "qed"\n')

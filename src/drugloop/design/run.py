@@ -42,6 +42,7 @@ from drugloop.design.base import GENERATORS, Generator
 from drugloop.design.loop import DesignProgress, DesignResult, optimize
 from drugloop.design.portfolio import Portfolio, default_portfolio
 from drugloop.design.safety import SafetyGuard
+from drugloop.design.screen import SurrogateScreen
 from drugloop.scoring import ScoringConfig, ScoringFunction, build_scoring_function
 from drugloop.tomlio import read_toml
 
@@ -89,6 +90,15 @@ class ModelConfig(BaseModel):
     type: str = "rf"
 
 
+class ScreenConfig(BaseModel):
+    """``[screen]``: a GP on the scored molecules picks each batch from more proposals."""
+
+    model_config = ConfigDict(extra="forbid")
+    oversample: float = Field(3.0, ge=1)
+    min_train: int = Field(100, ge=2)
+    max_train: int = Field(1000, ge=10)
+
+
 class RunConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -103,6 +113,7 @@ class RunConfig(BaseModel):
     scoring: ScoringConfig
     top_k: int = Field(100, ge=1)
     prior: str | None = None  # language-model weights for the default portfolio
+    screen: ScreenConfig | None = None  # surrogate pre-screening (off unless given)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> RunConfig:
@@ -178,6 +189,13 @@ class RunOutputs:
 
 
 def build_generator(config: RunConfig, initial: list[str]) -> Generator:
+    generator = _unscreened_generator(config, initial)
+    if config.screen is None:
+        return generator
+    return SurrogateScreen(generator, seed=config.seed, **config.screen.model_dump())
+
+
+def _unscreened_generator(config: RunConfig, initial: list[str]) -> Generator:
     if not config.generators:
         return default_portfolio(initial or None, seed=config.seed, prior=config.prior)
     built = [g.build(config.seed, initial) for g in config.generators]
@@ -228,8 +246,8 @@ def run_design(
     top = result.top(config.top_k)["smiles"].tolist()
     scorecard = (
         generator.scorecard(top)
-        if isinstance(generator, Portfolio)
-        else [_single_card(result, generator, top)]
+        if callable(getattr(generator, "scorecard", None))  # a portfolio, screened or not
+        else [_single_card(result, getattr(generator, "inner", generator), top)]
     )
     log = {
         "name": config.name,

@@ -51,6 +51,11 @@ class SurrogateScreen(Generator):
             raise AttributeError(attribute)
         return getattr(self.inner, attribute)
 
+    def origin_of(self, smiles: str) -> str:
+        """Who proposed a molecule: the portfolio's generator, else the wrapped generator."""
+        origin = getattr(self.inner, "origin_of", None)
+        return origin(smiles) if origin is not None else self.inner.name
+
     def ask(self, n: int) -> list[str]:
         if len(self._scores) < self.min_train:
             return self.inner.ask(n)
