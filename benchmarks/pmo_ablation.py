@@ -62,6 +62,12 @@ Arms:
   make the screen the default (then rerun all of PMO) only if, over the 10 paired runs, the mean
   paired difference is at least +0.03 (half the +0.06 per task the goal needs) and the arm is
   higher in at least 7 of 10.
+  Result: -0.032 over seeds 0-1 (1 of 4 higher): stopped. The GP's mean sent most calls to MMP
+  analogs of the best molecules (0.51-0.87 of the calls, 0.06-0.23 of the top-100).
+- ``surrogate_screen_ei``: the same screen ranking by expected improvement over the 10th best
+  score so far instead of the mean. Why: near-copies of known good molecules have a high mean
+  but a small std, so EI should stop the screen spending the budget on them. Same rule as
+  ``surrogate_screen``, fixed before the run (2026-12-07, eighth session).
 
     .venv/bin/python benchmarks/pmo_ablation.py run --arm rate_reward --seeds 0 1
     .venv/bin/python benchmarks/pmo_ablation.py report
@@ -173,16 +179,20 @@ ARMS: dict[str, Callable[[], contextlib.AbstractContextManager]] = {
     "reinvent_only": functools.partial(_keep_generators, ("reinvent",)),
     "small_batch": contextlib.nullcontext,  # changes only the batch size
     "surrogate_screen": contextlib.nullcontext,  # wraps the portfolio (WRAPPERS)
+    "surrogate_screen_ei": contextlib.nullcontext,
 }
 
 
-def _screened(generator: object, seed: int) -> object:
+def _screened(generator: object, seed: int, acquisition: str = "mean") -> object:
     from drugloop.design.screen import SurrogateScreen
 
-    return SurrogateScreen(generator, seed=seed)
+    return SurrogateScreen(generator, seed=seed, acquisition=acquisition)
 
 
-WRAPPERS = {"surrogate_screen": _screened}  # arms that wrap the default portfolio
+WRAPPERS = {  # arms that wrap the default portfolio
+    "surrogate_screen": _screened,
+    "surrogate_screen_ei": functools.partial(_screened, acquisition="ei"),
+}
 
 
 def run_part(arm: str, task: str, seed: int) -> dict:
