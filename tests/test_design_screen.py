@@ -59,10 +59,12 @@ def test_passes_batches_through_until_it_has_training_data() -> None:
     assert inner.proposed == [batch]  # asked for exactly the batch, not 3x
 
 
-def test_sends_the_surrogates_best_proposals_to_the_oracle() -> None:
+@pytest.mark.parametrize(("acquisition", "margin"), [("mean", 0.1), ("ei", 0.02)])
+def test_sends_the_surrogates_best_proposals_to_the_oracle(acquisition: str, margin: float) -> None:
+    """EI trades some mean for uncertainty, so its margin over the rejected ones is smaller."""
     objective = _similarity()
     inner = _Recording(GraphGA(DRUGS, population_size=20, offspring_size=60, seed=1))
-    screen = SurrogateScreen(inner, oversample=3, min_train=60, seed=0)
+    screen = SurrogateScreen(inner, oversample=3, min_train=60, acquisition=acquisition, seed=0)
     optimize(screen, objective, budget=240, batch_size=40)
     passed = screen.ask(40)
     proposals = inner.proposed[-1]
@@ -71,7 +73,7 @@ def test_sends_the_surrogates_best_proposals_to_the_oracle() -> None:
     rejected = [s for s in proposals if s not in passed]
     passed_score = objective.score(passed).total.mean()
     rejected_score = objective.score(rejected).total.mean()
-    assert passed_score > rejected_score + 0.1, (passed_score, rejected_score)
+    assert passed_score > rejected_score + margin, (passed_score, rejected_score)
     assert screen.n_passed < screen.n_proposed  # the run itself was screened
 
 
@@ -93,6 +95,18 @@ def test_screened_portfolio_keeps_its_scorecard_and_origins() -> None:
     assert sum(c["top_k_share"] for c in cards.values()) == pytest.approx(1.0)
 
 
-def test_rejects_undersampling() -> None:
+def test_expected_improvement_prefers_the_uncertain_of_equal_means() -> None:
+    from drugloop.models.base import Prediction
+
+    screen = SurrogateScreen(GraphGA(DRUGS, seed=0), acquisition="ei", ei_rank=2)
+    screen.tell(DRUGS[:3], np.array([0.9, 0.5, 0.7]))  # incumbent: the 2nd best, 0.7
+    mean, std = np.array([0.7, 0.7, 0.6]), np.array([0.01, 0.3, 0.01])
+    ei = screen._acquire(Prediction(mean, std, np.ones(3, bool), np.ones(3)))
+    assert ei[1] > ei[0] > ei[2] > 0
+
+
+def test_rejects_undersampling_and_unknown_acquisitions() -> None:
     with pytest.raises(ValueError, match="oversample"):
         SurrogateScreen(GraphGA(DRUGS, seed=0), oversample=0.5)
+    with pytest.raises(ValueError, match="acquisition 'ucb'"):
+        SurrogateScreen(GraphGA(DRUGS, seed=0), acquisition="ucb")

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -97,6 +97,8 @@ class ScreenConfig(BaseModel):
     oversample: float = Field(3.0, ge=1)
     min_train: int = Field(100, ge=2)
     max_train: int = Field(1000, ge=10)
+    acquisition: Literal["mean", "ei"] = "mean"
+    ei_rank: int = Field(10, ge=1)
 
 
 class RunConfig(BaseModel):
