@@ -68,6 +68,7 @@ Arms:
   score so far instead of the mean. Why: near-copies of known good molecules have a high mean
   but a small std, so EI should stop the screen spending the budget on them. Same rule as
   ``surrogate_screen``, fixed before the run (2026-12-07, eighth session).
+  Result: +0.004 over seeds 0-4 (median +0.024; higher in 6 of 10): not adopted.
 
     .venv/bin/python benchmarks/pmo_ablation.py run --arm rate_reward --seeds 0 1
     .venv/bin/python benchmarks/pmo_ablation.py report
