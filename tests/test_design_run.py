@@ -75,6 +75,8 @@ def test_screened_run_names_the_generator_and_resumes(tmp_path) -> None:
     assert first.result.n_oracle_calls == 60
     assert set(first.result.molecules["generator"]) == {"mmp_analogs"}
     assert [c["generator"] for c in first.scorecard] == ["mmp_analogs"]
+    screened = json.loads((tmp_path / "out" / "run_log.json").read_text())["screen"]
+    assert 40 <= screened["passed"] < screened["proposed"]  # passed: scored or withheld
     path.write_text(CONFIG.format(budget=80) + screen)
     second = run_design(RunConfig.from_toml(path))
     assert second.resumed_from == 60 and second.result.molecules["smiles"].is_unique

@@ -262,6 +262,8 @@ def run_design(
         "seconds": round(time.time() - started, 1),
         "scorecard": scorecard,
     }
+    if isinstance(generator, SurrogateScreen):  # how many proposals reached the oracle
+        log["screen"] = {"proposed": generator.n_proposed, "passed": generator.n_passed}
     jsonio.write_json(log, out / "run_log.json")
     (out / "report.html").write_text(html_report(config, result, scorecard))
     return RunOutputs(result, out, scorecard, log["resumed_from"])
