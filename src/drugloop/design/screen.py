@@ -6,7 +6,7 @@ times the batch, ranks the proposals by the posterior mean of a Gaussian process
 every molecule scored so far, and sends only the best-ranked to the oracle: ask more, score
 fewer, as model-based optimizers do (GP-BO with a genetic acquisition optimizer, Tripp et al.
 2021). The GP is the active-learning default (MinMax kernel on Morgan counts, size mean), on at
-most ``max_train`` molecules: the best half plus a random half, so each round costs well under a
+most ``max_train`` molecules: the best half plus a random half, so each round costs about a
 second. Until ``min_train`` molecules are scored the screen passes the generator's batch through.
 
 ``acquisition="mean"`` ranks by the posterior mean. ``"ei"`` ranks by the expected improvement
@@ -18,10 +18,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from drugloop.design.base import GENERATORS, Generator
+
+if TYPE_CHECKING:
+    from drugloop.models.base import Model, Prediction
 
 ACQUISITIONS = ("mean", "ei")
 
@@ -84,7 +88,7 @@ class SurrogateScreen(Generator):
         self.n_passed += len(proposals)
         return proposals
 
-    def _acquire(self, prediction) -> np.ndarray:  # noqa: ANN001 - a models Prediction
+    def _acquire(self, prediction: Prediction) -> np.ndarray:
         if self.acquisition == "mean":
             return prediction.mean
         from scipy.stats import norm
@@ -95,7 +99,7 @@ class SurrogateScreen(Generator):
         z = (prediction.mean - incumbent) / std
         return (prediction.mean - incumbent) * norm.cdf(z) + std * norm.pdf(z)
 
-    def surrogate(self):  # noqa: ANN201 - a drugloop.models Model
+    def surrogate(self) -> Model:
         """The GP on the best ``max_train / 2`` molecules scored so far plus a random rest."""
         from drugloop.models.gp import TanimotoGPModel
 
