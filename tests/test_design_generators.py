@@ -260,5 +260,7 @@ def test_expected_improvement_prefers_the_uncertain_of_equal_means() -> None:
 def test_rejects_undersampling_and_unknown_acquisitions() -> None:
     with pytest.raises(ValueError, match="oversample"):
         SurrogateScreen(GraphGA(DRUGS, seed=0), oversample=0.5)
+    with pytest.raises(ValueError, match="min_train"):
+        SurrogateScreen(GraphGA(DRUGS, seed=0), min_train=1)
     with pytest.raises(ValueError, match="acquisition 'ucb'"):
         SurrogateScreen(GraphGA(DRUGS, seed=0), acquisition="ucb")

@@ -84,6 +84,9 @@ def test_screened_run_names_the_generator_and_resumes(tmp_path) -> None:
 
 def test_bad_run_config_names_file(tmp_path) -> None:
     path = tmp_path / "bad.toml"
+    path.write_text(CONFIG.format(budget=10) + "\n[screen]\nmin_train = 500\nmax_train = 100\n")
+    with pytest.raises(RunConfigError, match="bad.toml: screen.*min_train"):
+        RunConfig.from_toml(path)
     path.write_text('budget = "many"\n[scoring]\n[[scoring.components]]\ntype = "qed"\n')
     with pytest.raises(RunConfigError, match="bad.toml: budget"):
         RunConfig.from_toml(path)

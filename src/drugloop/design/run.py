@@ -34,7 +34,14 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from drugloop import jsonio
 from drugloop.chem.io import read_table
@@ -99,6 +106,12 @@ class ScreenConfig(BaseModel):
     max_train: int = Field(1000, ge=10)
     acquisition: Literal["mean", "ei"] = "mean"
     ei_rank: int = Field(10, ge=1)
+
+    @model_validator(mode="after")
+    def trains_on_enough(self) -> ScreenConfig:
+        if self.min_train > self.max_train:
+            raise ValueError("min_train must not exceed max_train")
+        return self
 
 
 class RunConfig(BaseModel):

@@ -48,6 +48,8 @@ class SurrogateScreen(Generator):
     ) -> None:
         if oversample < 1:
             raise ValueError("oversample must be ≥ 1")
+        if not 2 <= min_train <= max_train:
+            raise ValueError("need 2 ≤ min_train ≤ max_train (the GP fits on at least 2 molecules)")
         if acquisition not in ACQUISITIONS:
             raise ValueError(
                 f"unknown acquisition {acquisition!r}; known: {', '.join(ACQUISITIONS)}"
