@@ -371,6 +371,36 @@ def test_avalon_counts_do_not_depend_on_the_2d_layout(bundled_data):
         assert mol.GetNumConformers() == 0  # the caller's molecule is left as it was
 
 
+def test_shared_crippen_typing_gives_rdkits_own_descriptor_values(bundled_data):
+    """logP, MR and the SlogP/SMR VSA bins from one Crippen typing equal RDKit's functions."""
+    from rdkit import Chem
+    from rdkit.Chem import rdMolDescriptors as rd
+
+    from drugloop.models import features
+
+    smiles = pd.read_csv(bundled_data / "moleculeace" / "CHEMBL2147_Ki.csv.gz").smiles[:80].tolist()
+    smiles += ["[Na+].CC(=O)[O-]", "[2H]C([2H])([2H])O", "C[N+](C)(C)CCO", "O=S(=O)(O)O", "[Cl-]"]
+    for smi in smiles:
+        mol = Chem.MolFromSmiles(smi)
+        for block, properties in (
+            ("fast2d", features._PROPERTIES),
+            ("fast2d_lean", features._PROPERTIES_LEAN),
+        ):
+            expected = features._finite_row(
+                [
+                    *properties.ComputeProperties(mol),
+                    *rd.MQNs_(mol),
+                    *rd.PEOE_VSA_(mol),
+                    *rd.SMR_VSA_(mol),
+                    *rd.SlogP_VSA_(mol),
+                    Chem.GetFormalCharge(mol),
+                    rd.CalcFractionCSP3(mol),
+                ]
+            )
+            got = features.BLOCKS[block][1](Chem.Mol(mol))
+            assert np.array_equal(got, expected, equal_nan=True), (smi, block)
+
+
 def test_column_names_match_ignoring_case_and_spaces_unless_ambiguous(tmp_path, pim1):
     from drugloop.models.workflow import read_training_table
 
