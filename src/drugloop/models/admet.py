@@ -457,13 +457,15 @@ def _csr_rows(rows: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
 
 
 class NeighbourIndex:
-    """Exact max Tanimoto of query fingerprints to each endpoint's training set, in one pass.
+    """Exact max Tanimoto of query fingerprints to each of several reference sets, in one pass.
 
-    Reference molecules are grouped by which endpoints they belong to (contiguous columns), so
-    one ``maximum.reduceat`` over the (query x reference) similarity block gives the per-group
-    maxima and each endpoint takes the max over its groups. Shared-bit counts come from a dense
-    product over the most frequent bits plus a ``bincount`` over the rest: the counts (and the
-    float32 division) are the same numbers a sparse product gives, at a third of the cost.
+    ``members`` marks which sets (columns) each reference molecule is in. References are
+    grouped by that signature (contiguous columns), so one ``maximum.reduceat`` over the
+    (query x reference) similarity block gives the per-group maxima and each set takes the
+    max over its groups; fewer distinct signatures make that step cheaper. Shared-bit counts
+    come from a dense product over the most frequent bits plus a ``bincount`` over the rest:
+    the counts (and the float32 division) are the same numbers a sparse product gives, at a
+    third of the cost.
     """
 
     def __init__(self, indptr: np.ndarray, bits: np.ndarray, members: np.ndarray) -> None:
@@ -472,7 +474,7 @@ class NeighbourIndex:
         n_ref = len(indptr) - 1
         signatures, group = np.unique(members, axis=0, return_inverse=True)
         order = np.argsort(group.reshape(-1), kind="stable")
-        self.groups = signatures  # (n_groups, n_endpoints) bool
+        self.groups = signatures  # (n_groups, n_sets) bool
         self.starts = np.flatnonzero(np.r_[True, np.diff(group.reshape(-1)[order]) != 0])
         refs = sparse.csr_matrix(
             (np.ones(len(bits), dtype=np.float32), bits.astype(np.int32), indptr),
@@ -488,7 +490,7 @@ class NeighbourIndex:
         self.n_ref = n_ref
 
     def max_similarity(self, rows: Sequence[np.ndarray], batch: int = 128) -> np.ndarray:
-        """(n_query, n_endpoints) nearest-neighbour Tanimoto; ``rows`` are on-bit arrays."""
+        """(n_query, n_sets) nearest-neighbour Tanimoto; ``rows`` are on-bit arrays."""
         out = np.zeros((len(rows), self.groups.shape[1]))
         # work buffers reused across batches: fresh multi-MB arrays cost page faults each time
         shared = np.empty((min(batch, len(rows)), self.n_ref), dtype=np.float32)
@@ -637,9 +639,16 @@ class AdmetPanel:
             else None
         )
         indptr, bits = _train_fingerprints(directory)
-        members = np.zeros((len(indptr) - 1, len(self.endpoints)), dtype=bool)
-        for j, e in enumerate(self.endpoints):
-            members[np.asarray(self.specs[e.name]["train_index"]), j] = True
+        # per-endpoint similarity scales only the regression intervals; the domain flag reads
+        # the whole training set (the last column), so classifiers need no column of their own
+        regression = [
+            e.name for e in self.endpoints if self.specs[e.name]["task"] != "classification"
+        ]
+        self.similarity_column = {name: j for j, name in enumerate(regression)}
+        members = np.zeros((len(indptr) - 1, len(regression) + 1), dtype=bool)
+        for name, j in self.similarity_column.items():
+            members[np.asarray(self.specs[name]["train_index"]), j] = True
+        members[:, -1] = True
         self.neighbours = NeighbourIndex(indptr, bits, members)
 
     @property
@@ -759,12 +768,13 @@ class AdmetPanel:
         out["error"] = [
             "" if v else invalid_smiles_message(s) for s, v in zip(smiles, valid, strict=True)
         ]
-        out["nearest_train_similarity"] = np.where(valid, sims.max(axis=1), np.nan)
-        in_domain = pd.array(sims.max(axis=1) >= domain_threshold, dtype="boolean")
+        nearest = sims[:, -1]
+        out["nearest_train_similarity"] = np.where(valid, nearest, np.nan)
+        in_domain = pd.array(nearest >= domain_threshold, dtype="boolean")
         in_domain[~valid] = pd.NA
         out["in_domain"] = in_domain
         columns = {}
-        for j, e in enumerate(self.endpoints):
+        for e in self.endpoints:
             spec = self.specs[e.name]
             preds = raw[e.name]
             if spec["task"] == "classification":
@@ -772,7 +782,8 @@ class AdmetPanel:
                 unc = np.sqrt(mean * (1 - mean))
             else:
                 scale = spec.get("conformal_scale")  # absent in panels of format 1
-                half = spec["conformal_q"] * difficulty(sims[:, j], tuple(scale) if scale else None)
+                similarity = sims[:, self.similarity_column[e.name]]
+                half = spec["conformal_q"] * difficulty(similarity, tuple(scale) if scale else None)
                 mean, unc = conformal_mean_std(preds.mean(axis=0), half, spec["log_scale"], ALPHA)
             columns[e.column] = np.where(valid, mean, np.nan)
             columns[f"{e.column}_uncertainty"] = np.where(valid, unc, np.nan)
