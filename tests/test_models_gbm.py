@@ -401,6 +401,21 @@ def test_shared_crippen_typing_gives_rdkits_own_descriptor_values(bundled_data):
             assert np.array_equal(got, expected, equal_nan=True), (smi, block)
 
 
+def test_one_morgan_pass_gives_the_block_and_the_neighbour_bits(bundled_data):
+    """The folded 1,024 counts are the ``morgan`` block; the on-bits are the 2,048-bit FP's."""
+    from rdkit import Chem
+
+    from drugloop.models import features
+    from drugloop.models.admet import _fp_generator
+
+    smiles = pd.read_csv(bundled_data / "moleculeace" / "CHEMBL2147_Ki.csv.gz").smiles[:80].tolist()
+    for smi in [*smiles, "[Na+].CC(=O)[O-]", "C"]:
+        mol = Chem.MolFromSmiles(smi)
+        block, bits = features.morgan_block_and_bits(mol)
+        assert np.array_equal(block, features.BLOCKS["morgan"][1](mol))
+        assert np.array_equal(bits, np.flatnonzero(_fp_generator().GetFingerprintAsNumPy(mol)))
+
+
 def test_column_names_match_ignoring_case_and_spaces_unless_ambiguous(tmp_path, pim1):
     from drugloop.models.workflow import read_training_table
 

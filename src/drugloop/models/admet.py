@@ -36,7 +36,7 @@ from drugloop.models.compiled_trees import (
     remapped_model,
 )
 from drugloop.models.cv_ensemble import apply_platt, conformal_mean_std, difficulty
-from drugloop.models.features import FeatureSet, can_fork, default_jobs
+from drugloop.models.features import FeatureSet, can_fork, default_jobs, morgan_block_and_bits
 from drugloop.models.gbm import catboost_pool, is_lightgbm, iterations
 
 
@@ -562,16 +562,18 @@ def _featurize(
     """Features, validity and per-endpoint similarities, parsing each SMILES once."""
     from rdkit import Chem
 
-    gen = _fp_generator()
     X = np.full((len(smiles), feature_set.n_features), np.nan, dtype=np.float32)
     valid = np.zeros(len(smiles), dtype=bool)
     rows: list[np.ndarray] = []
     for i, smi in enumerate(smiles):
         mol = Chem.MolFromSmiles(smi) if isinstance(smi, str) and smi else None
-        bits = np.flatnonzero(gen.GetFingerprintAsNumPy(mol)) if mol is not None else []
-        rows.append(np.asarray(bits, dtype=np.int64))
-        if mol is not None and mol.GetNumAtoms() > 0:
-            X[i] = feature_set.row(mol)
+        if mol is None:
+            rows.append(np.zeros(0, dtype=np.int64))
+            continue
+        morgan, bits = morgan_block_and_bits(mol)  # the neighbour bits are _fp_generator's
+        rows.append(bits.astype(np.int64))
+        if mol.GetNumAtoms() > 0:
+            X[i] = feature_set.row(mol, {"morgan": morgan})
             valid[i] = True
     return X, valid, index.max_similarity(rows)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,8 +27,20 @@ from drugloop.chem.features import DESCRIPTOR_NAMES, rdkit_descriptors
 RDLogger.DisableLog("rdApp.*")
 
 _MORGAN = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=1024)
+_MORGAN_2048 = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
 _ATOMPAIR = rdFingerprintGenerator.GetAtomPairGenerator(fpSize=1024)
 _TORSION = rdFingerprintGenerator.GetTopologicalTorsionGenerator(fpSize=1024)
+
+
+def morgan_block_and_bits(mol: Chem.Mol) -> tuple[np.ndarray, np.ndarray]:
+    """The ``morgan`` block and the on-bits of the 2,048-bit radius-2 fingerprint, in one pass.
+
+    The ADMET panel needs both: features, and neighbours for the applicability domain. A
+    fingerprint folds each environment's hash modulo its size, so the 1,024 counts are the
+    two halves of the 2,048 counts summed.
+    """
+    counts = _MORGAN_2048.GetCountFingerprintAsNumPy(mol)
+    return (counts[:1024] + counts[1024:]).astype(np.float32), np.flatnonzero(counts)
 
 
 def _avalon_counts(mol: Chem.Mol) -> np.ndarray:
@@ -218,8 +230,10 @@ class FeatureSet:
             [np.full(BLOCKS[b][0], b in NAN_FREE_BLOCKS, dtype=bool) for b in self.blocks]
         )
 
-    def row(self, mol: Chem.Mol) -> np.ndarray:
-        return np.concatenate([BLOCKS[b][1](mol) for b in self.blocks])
+    def row(self, mol: Chem.Mol, given: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+        """Every block of ``mol``; blocks in ``given`` were already computed by the caller."""
+        given = given or {}
+        return np.concatenate([given[b] if b in given else BLOCKS[b][1](mol) for b in self.blocks])
 
     def descriptor_index(self, name: str) -> int:
         """Column of RDKit descriptor ``name`` (e.g. ``"tpsa"``) in this set's rows."""
