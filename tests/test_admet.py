@@ -436,3 +436,32 @@ def test_remapped_model_reads_its_columns_from_the_shared_layout(bundled_data):
     moved = lgb.Booster(model_str=remapped_model(booster.model_to_string(), {0: 2, 1: 3, 2: 1}, 4))
     np.testing.assert_array_equal(moved.predict(shared), booster.predict(own))
     assert not np.array_equal(moved.predict(shared[:, [0, 2, 3, 1]]), booster.predict(own))
+
+
+def test_panel_file_is_decompressed_once_and_a_bad_cache_or_file_is_handled(tmp_path, monkeypatch):
+    """The xz panel is unpacked into the cache once per file; a corrupt cache is redone, a
+    corrupt panel file gives an error that names it."""
+    import shutil
+
+    from drugloop.models import admet
+    from drugloop.models.admet import PANEL_FILE, panel_dir
+
+    monkeypatch.setenv("DRUGLOOP_CACHE_DIR", str(tmp_path / "cache"))
+    directory = tmp_path / "panel"
+    shutil.copytree(panel_dir(), directory)
+    first = AdmetPanel(directory, n_jobs=1, compiled=False)
+    (cached,) = (tmp_path / "cache" / "admet-panel").glob("*.json")
+    assert cached.name == f"{first.digest[:16]}.json"
+    cached.write_text('{"format": ')  # a write cut short
+    again = AdmetPanel(directory, n_jobs=1, compiled=False)
+    assert again.specs == first.specs and cached.stat().st_size > 10_000_000
+    smiles = list(DRUGS.values())
+    with monkeypatch.context() as patched:  # from the cache: no decompression at all
+        patched.setattr(admet.lzma, "open", lambda *a, **k: pytest.fail("decompressed again"))
+        cached_panel = AdmetPanel(directory, n_jobs=1)
+    pd.testing.assert_frame_equal(
+        cached_panel.predict(smiles), first.predict(smiles), check_exact=True
+    )
+    (directory / PANEL_FILE).write_bytes(b"not xz at all")
+    with pytest.raises(ValueError, match=f"{PANEL_FILE}: corrupted ADMET panel"):
+        AdmetPanel(directory, n_jobs=1)
