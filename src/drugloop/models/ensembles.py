@@ -8,13 +8,15 @@ thousands of compounds, and the foundation's default model.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.ensemble import RandomForestRegressor
 
 from drugloop.chem.features import Featurizer, FeaturizerConfig
 from drugloop.models.base import MODELS, Model
+
+if TYPE_CHECKING:  # sklearn.ensemble costs ~0.2 s to import: only when a forest is fitted
+    from sklearn.ensemble import RandomForestRegressor
 
 
 class _FingerprintModel(Model):
@@ -69,6 +71,8 @@ class RandomForestModel(_FingerprintModel):
         }
 
     def _fit(self, smiles: Sequence[str], y: np.ndarray) -> None:
+        from sklearn.ensemble import RandomForestRegressor
+
         self.forest = RandomForestRegressor(
             n_estimators=self.n_estimators,
             min_samples_leaf=self.min_samples_leaf,
