@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -77,6 +78,8 @@ TOOLS = {
     "admet_ai_2.0.1": (ADMETAI_PY, ADMETAI_SCRIPT),
 }
 PEER = "admet_ai_2.0.1"
+# a cache with no compiled trees (the LightGBM runs unpack the panel file into it, as any
+# first load does; that is load time, not predict time)
 EMPTY_CACHE = tempfile.mkdtemp(prefix="drugloop-no-compiled-trees-")
 
 
@@ -136,7 +139,7 @@ def main() -> None:
     result["identical_predictions"] = _identical_predictions()
     for tool in ("drugloop", "drugloop_lightgbm"):
         _predictions_path(tool).unlink(missing_ok=True)
-    os.rmdir(EMPTY_CACHE)
+    shutil.rmtree(EMPTY_CACHE, ignore_errors=True)
     result.update(_summary(result["repeats"]))
     out = HERE / "results"
     out.mkdir(exist_ok=True)
