@@ -42,7 +42,7 @@ def predict(
     n_err = int((frame["error"] != "").sum())
     console.print(f"{plain(out)}: {len(frame)} rows, {n_err} invalid SMILES")
     if panel.compiled is None and len(smiles) >= 5000 and compiled_trees.available():
-        console.print("tip: `drugloop admet compile` (once, 2-3 min) makes this ~1.3x faster")
+        console.print("tip: `drugloop admet compile` (once, 2-3 min) makes this 1.2-1.3x faster")
 
 
 @admet_app.command("compile")
