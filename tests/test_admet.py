@@ -462,6 +462,9 @@ def test_panel_file_is_decompressed_once_and_a_bad_cache_or_file_is_handled(tmp_
     pd.testing.assert_frame_equal(
         cached_panel.predict(smiles), first.predict(smiles), check_exact=True
     )
+    (tmp_path / "a_file").write_text("")  # a cache that cannot be written: read directly
+    monkeypatch.setenv("DRUGLOOP_CACHE_DIR", str(tmp_path / "a_file" / "cache"))
+    assert AdmetPanel(directory, n_jobs=1, compiled=False).specs == first.specs
     (directory / PANEL_FILE).write_bytes(b"not xz at all")
     with pytest.raises(ValueError, match=f"{PANEL_FILE}: corrupted ADMET panel"):
         AdmetPanel(directory, n_jobs=1)

@@ -543,11 +543,14 @@ def _read_panel(path: Path, digest: str) -> dict:
         payload = json.loads(raw)
     except (OSError, lzma.LZMAError, ValueError, EOFError) as exc:
         raise ValueError(f"{path}: corrupted ADMET panel ({exc})") from None
-    with contextlib.suppress(OSError):  # a read-only cache only costs the decompression
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_name(f"{cached.name}.{os.getpid()}.part")
-        partial.write_bytes(raw)
-        os.replace(partial, cached)
+    partial = cached.with_name(f"{cached.name}.{os.getpid()}.part")
+    with contextlib.suppress(OSError):  # a read-only or full cache only costs the decompression
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_bytes(raw)
+            os.replace(partial, cached)
+        finally:
+            partial.unlink(missing_ok=True)  # nothing left behind by a failed write
     return payload
 
 
